@@ -1,0 +1,1 @@
+"""tuanbot — 团长助手: a group-buy assistant that lives in WeChat groups."""

@@ -1,0 +1,1 @@
+"""Pure domain logic: parsing, pricing, stock, recap maths. No I/O here."""

@@ -1,0 +1,77 @@
+"""The normalised messages that flow between transports and the core.
+
+Transports turn whatever arrives (a WebSocket frame, a Wechaty gRPC event) into an
+``InboundMessage``; handlers return ``Reply`` objects; the core renders them into
+``OutboundMessage`` objects that the transport delivers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+InboundKind = Literal["text", "join", "leave"]
+OutboundKind = Literal["text", "image", "file"]
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One event from a chat, already normalised by the transport.
+
+    ``chat_id`` is the group's stable id for group messages and the sender's id for
+    private chats with the bot. ``text`` has full-width characters folded and the
+    ``@bot`` mention stripped; ``mentions_bot`` remembers that it was there.
+    """
+
+    id: str
+    chat_id: str
+    sender_id: str
+    sender_name: str
+    text: str = ""
+    is_group: bool = True
+    chat_name: str | None = None
+    mentions_bot: bool = False
+    # Stable ids of the members @-mentioned in the message (the bot excluded).
+    mentions: tuple[str, ...] = ()
+    kind: InboundKind = "text"
+    timestamp: datetime | None = None
+    # WeChat's 接龙 app message (type 53): author id per entry, in list order.
+    jielong_authors: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """A rendered message on its way out. ``template`` keeps the intent for tests."""
+
+    chat_id: str
+    text: str
+    template: str
+    is_group: bool = True
+    kind: OutboundKind = "text"
+    path: str | None = None
+    mentions: tuple[str, ...] = ()
+    # Must-send messages (close, tally) are never dropped by pacing.
+    must_send: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a handler returns: a template name plus the data to render it with.
+
+    Without ``chat_id`` the reply goes to the chat the message came from. ``private``
+    sends it to ``chat_id`` as a private chat (a member id) instead of a group.
+    """
+
+    template: str
+    data: dict[str, Any] = field(default_factory=dict)
+    chat_id: str | None = None
+    private: bool = False
+    kind: OutboundKind = "text"
+    path: str | None = None
+    mentions: tuple[str, ...] = ()
+    must_send: bool = False
+
+    @classmethod
+    def of(cls, template: str, **data: Any) -> Reply:
+        return cls(template=template, data=data)

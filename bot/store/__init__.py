@@ -1,0 +1,1 @@
+"""Persistence: sqlmodel tables and the database engine (SQLite by default, PostgreSQL by URL)."""
