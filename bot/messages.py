@@ -53,6 +53,8 @@ class OutboundMessage:
     mentions: tuple[str, ...] = ()
     # Must-send messages (close, tally) are never dropped by pacing.
     must_send: bool = False
+    # Never merged with neighbours (a 接龙 list members must be able to tap).
+    standalone: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Reply:
     path: str | None = None
     mentions: tuple[str, ...] = ()
     must_send: bool = False
+    standalone: bool = False
 
     @classmethod
     def of(cls, template: str, **data: Any) -> Reply:

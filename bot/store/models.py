@@ -177,3 +177,23 @@ class ProcessedMessage(SQLModel, table=True):
 
     id: str = Field(primary_key=True)
     at: datetime | None = _dt()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A rendered message waiting to go out, written in the same transaction as the change
+    that caused it: a crash or a disconnected network never loses an acknowledged reply."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The bot instance that delivers it (two processes on one database each send their own).
+    owner: str = Field(default="main", index=True)
+    chat_id: str
+    is_group: bool = True
+    text: str
+    template: str
+    kind: str = "text"
+    path: str | None = None
+    mentions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    must_send: bool = False
+    standalone: bool = False
+    created_at: datetime | None = _dt()
+    sent_at: datetime | None = _dt(index=True)

@@ -1,0 +1,253 @@
+"""The application: wires transport, store, routers, scheduler and outbox together.
+
+``create_app(settings, transport=..., clock=...)`` builds it; ``async with app:`` starts
+and stops everything. Messages of one chat are handled in order (a lock per chat),
+different chats concurrently. Each handled message is one database transaction that
+also writes its replies to the outbox, so a reply is never lost and never doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.clock import Clock, SystemClock
+from bot.commands import Level, UsageError, match_command
+from bot.config import Settings
+from bot.context import Ctx
+from bot.members import level_in, member_name, sync_config, touch_member
+from bot.messages import InboundMessage, OutboundMessage, Reply
+from bot.outbox import Outbox, enqueue
+from bot.pacing import Pacer
+from bot.render import make_environment, render
+from bot.routing import Route
+from bot.store.db import create_schema, make_engine
+from bot.store.models import ProcessedMessage
+from bot.transports.base import Transport
+from scheduler.runner import TimelineRunner
+from scheduler.timers import APSTimer, Timer
+
+log = logging.getLogger(__name__)
+
+SEEN_LIMIT = 10_000
+
+
+class App:
+    def __init__(
+        self,
+        settings: Settings,
+        transport: Transport,
+        clock: Clock,
+        engine: Engine,
+        timer: Timer,
+        rng: random.Random,
+        routes: list[Route],
+        owner: str = "main",
+    ) -> None:
+        self.settings = settings
+        self.transport = transport
+        self.clock = clock
+        self.engine = engine
+        self.timer = timer
+        self.rng = rng
+        self.routes = routes
+        self.owner = owner
+        self.env = make_environment(clock.tz, mask_names=settings.mask_names)
+        self.outbox = Outbox(engine, transport, clock, timer, Pacer(settings.pacing, rng), owner)
+        self.timeline = TimelineRunner(self)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    async def __aenter__(self) -> App:
+        await asyncio.to_thread(self._prepare_store)
+        self.timer.start()
+        await self.timeline.reconcile()
+        await self.transport.start(self.feed)
+        await self.outbox.pump()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.transport.stop()
+        self.timer.shutdown()
+
+    def _prepare_store(self) -> None:
+        create_schema(self.engine)
+        with Session(self.engine) as s:
+            sync_config(s, self.settings, self.clock.now())
+            s.commit()
+
+    # --- inbound ---------------------------------------------------------------------
+
+    async def feed(self, message: InboundMessage) -> None:
+        """Entry point for transports. Returns once the message is handled."""
+        if message.sender_id == self.settings.bot_id or self._already_seen(message.id):
+            return
+        lock = self._locks.setdefault(message.chat_id, asyncio.Lock())
+        async with lock:
+            try:
+                replan = await asyncio.to_thread(self._handle, message)
+            except Exception:
+                log.exception("message %s in %s failed", message.id, message.chat_id)
+                return
+        if replan is None:
+            return
+        for campaign_id in replan:
+            await self.timeline.plan(campaign_id)
+        await self.outbox.pump()
+
+    def _already_seen(self, message_id: str) -> bool:
+        if message_id in self._seen:
+            return True
+        self._seen[message_id] = None
+        if len(self._seen) > SEEN_LIMIT:
+            self._seen.popitem(last=False)
+        return False
+
+    def _handle(self, message: InboundMessage) -> set[int] | None:
+        """Route one message inside one transaction. None: nothing was done."""
+        group_id = message.chat_id if message.is_group else None
+        with Session(self.engine, expire_on_commit=False) as s:
+            if message.kind != "text":
+                return self._handle_event(s, message)
+            ctx = Ctx(
+                message=message,
+                session=s,
+                settings=self.settings,
+                clock=self.clock,
+                rng=self.rng,
+                level=level_in(s, group_id, message.sender_id),
+                invocation=match_command(message.text),
+                group_id=group_id,
+            )
+            for route in self.routes:
+                if route.scope == "group" and not message.is_group:
+                    continue
+                if route.scope == "private" and message.is_group:
+                    continue
+                try:
+                    args = route.trigger(ctx)
+                except UsageError as err:
+                    return self._answer(s, message, [self._usage(err)])
+                if args is None:
+                    continue
+                if ctx.level < route.level:
+                    return self._answer(s, message, [Reply.of("common/refused", level=int(route.level))])
+                return self._run(s, ctx, route, args)
+            return None
+
+    def _handle_event(self, s: Session, message: InboundMessage) -> set[int] | None:
+        """Joins and leaves: keep membership right, then let routes react (welcome)."""
+        ctx = Ctx(message, s, self.settings, self.clock, self.rng, Level.MEMBER, None, message.chat_id)
+        for route in self.routes:
+            args = route.trigger(ctx)
+            if args is not None:
+                return self._run(s, ctx, route, args)
+        return None
+
+    def _run(self, s: Session, ctx: Ctx, route: Route, args: Any) -> set[int] | None:
+        message = ctx.message
+        if route.writes:
+            s.add(ProcessedMessage(id=message.id, at=self.clock.now()))
+            try:
+                s.flush()
+            except IntegrityError:
+                s.rollback()
+                log.info("message %s already handled; dropped", message.id)
+                return None
+        touch_member(s, ctx.group_id, message.sender_id, message.sender_name, self.clock.now())
+        try:
+            replies = _as_list(route.handler(ctx, args))
+        except UsageError as err:
+            s.rollback()
+            return self._answer(s, message, [self._usage(err)])
+        self._enqueue(s, replies, message)
+        s.commit()
+        return ctx.replan
+
+    def _answer(self, s: Session, message: InboundMessage, replies: list[Reply]) -> set[int]:
+        """Reply without changing anything else (refusals, usage)."""
+        self._enqueue(s, replies, message)
+        s.commit()
+        return set()
+
+    def _usage(self, err: UsageError) -> Reply:
+        return Reply(f"usage/{err.key}", dict(err.data))
+
+    # --- outbound --------------------------------------------------------------------
+
+    def _enqueue(self, s: Session, replies: list[Reply], message: InboundMessage | None) -> None:
+        outbound = [self.render_reply(s, r, message) for r in replies]
+        enqueue(s, self.owner, outbound, self.clock.now())
+
+    def render_reply(self, s: Session, reply: Reply, message: InboundMessage | None) -> OutboundMessage:
+        if reply.chat_id is not None:
+            chat_id, is_group = reply.chat_id, not reply.private
+        elif message is not None:
+            chat_id, is_group = message.chat_id, message.is_group
+        else:
+            raise ValueError(f"reply {reply.template} has no chat")
+        data: dict[str, Any] = {"bot_name": self.settings.bot_name, "now": self.clock.now()}
+        if message is not None:
+            data.update(sender=member_name(s, message.sender_id) or message.sender_name, sender_id=message.sender_id)
+        data.update(reply.data)
+        mentions = reply.mentions
+        return OutboundMessage(
+            chat_id=chat_id,
+            text=render(self.env, reply.template, data),
+            template=reply.template,
+            is_group=is_group,
+            kind=reply.kind,
+            path=reply.path,
+            mentions=mentions,
+            must_send=reply.must_send,
+            standalone=reply.standalone,
+        )
+
+    def send_in_transaction(self, s: Session, replies: Iterable[Reply]) -> None:
+        """For scheduled work: queue replies in the caller's transaction."""
+        self._enqueue(s, list(replies), None)
+
+
+def _as_list(result: Reply | Iterable[Reply] | None) -> list[Reply]:
+    if result is None:
+        return []
+    if isinstance(result, Reply):
+        return [result]
+    return list(result)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    transport: Transport,
+    clock: Clock | None = None,
+    engine: Engine | None = None,
+    timer: Timer | None = None,
+    rng: random.Random | None = None,
+    owner: str = "main",
+) -> App:
+    from handlers import all_routes
+
+    clock = clock or SystemClock(settings.timezone)
+    return App(
+        settings=settings,
+        transport=transport,
+        clock=clock,
+        engine=engine or make_engine(settings.database_url),
+        timer=timer or APSTimer(),
+        rng=rng or random.Random(),
+        routes=all_routes(),
+        owner=owner,
+    )
+
+

@@ -1,0 +1,51 @@
+"""Campaign-wide posts (opened, closed, cancelled, tally) as replies to every group of a campaign.
+
+Shared by the leader's commands and the timeline, so 截团 typed by hand and the close job
+say the same thing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.campaigns import campaign_groups, close_campaign, items_of, tally
+from bot.config import Settings
+from bot.messages import Reply
+from bot.store.models import Campaign
+
+
+def to_groups(s: Session, campaign: Campaign, template: str, *, must_send: bool = False,
+              standalone: bool = False, **data: Any) -> list[Reply]:
+    assert campaign.id is not None
+    return [
+        Reply(template, {"campaign": campaign, **data}, chat_id=g, must_send=must_send, standalone=standalone)
+        for g in campaign_groups(s, campaign.id)
+    ]
+
+
+def example_line(campaign_items: list[Any]) -> str:
+    """A 接龙 format hint built from the items: 例 3栋1202 苹果2斤 香蕉1把."""
+    parts = [f"{i.name}1{i.unit}" for i in campaign_items[:3]]
+    return "例 3栋1202 " + " ".join(parts)
+
+
+def opened(s: Session, campaign: Campaign) -> list[Reply]:
+    """The announcement members read, then a ready 接龙 they can tap."""
+    assert campaign.id is not None
+    items = items_of(s, campaign.id)
+    replies = to_groups(s, campaign, "campaign/announcement", must_send=True, items=items)
+    replies += to_groups(s, campaign, "campaign/jielong_post", standalone=True, example=example_line(items))
+    return replies
+
+
+def closed(s: Session, campaign: Campaign, settings: Settings, now: datetime) -> list[Reply]:
+    """Close the campaign (成团 or not by its minimum) and post the final tally."""
+    assert campaign.id is not None
+    result = close_campaign(s, campaign, now, settings.orders.on_failure)
+    if result is None:
+        return []
+    return to_groups(s, campaign, "campaign/closed", must_send=True, result=result,
+                     tally=tally(s, campaign.id), on_failure=settings.orders.on_failure)

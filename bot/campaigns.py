@@ -1,0 +1,246 @@
+"""Campaign lifecycle on the store: create from a parsed 开团, open, close, cancel, look up.
+
+Functions take a session and return plain data; they never send anything themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from bot.groupbuy.announce import CampaignDraft
+from bot.groupbuy.order_text import CatalogueIndex, CatalogueItem
+from bot.store.models import (
+    Campaign,
+    CampaignGroup,
+    CampaignStatus,
+    Item,
+    Order,
+    OrderLine,
+    OrderStatus,
+)
+
+ACTIVE = (CampaignStatus.SCHEDULED, CampaignStatus.OPEN)
+
+
+def create_campaign(s: Session, draft: CampaignDraft, group_id: str, leader_id: str, now: datetime) -> Campaign:
+    opens_now = draft.opens_at is None or draft.opens_at <= now
+    campaign = Campaign(
+        title=draft.title,
+        status=CampaignStatus.OPEN if opens_now else CampaignStatus.SCHEDULED,
+        owner_group_id=group_id,
+        created_by=leader_id,
+        created_at=now,
+        opens_at=now if opens_now else draft.opens_at,
+        closes_at=draft.closes_at,
+        min_buyers=draft.min_buyers,
+        pickup=draft.pickup,
+        options=dict(draft.options),
+    )
+    s.add(campaign)
+    s.flush()
+    assert campaign.id is not None
+    s.add(CampaignGroup(campaign_id=campaign.id, group_id=group_id))
+    for pos, item in enumerate(draft.items):
+        s.add(
+            Item(
+                campaign_id=campaign.id,
+                position=pos,
+                name=item.name,
+                aliases=list(item.aliases),
+                price_fen=item.price_fen,
+                original_price_fen=item.original_price_fen,
+                unit=item.unit,
+                stock=item.stock,
+                limit_per_member=item.limit_per_member,
+                tiers=[
+                    {k: v for k, v in vars(t).items() if v is not None} for t in item.tiers
+                ],
+            )
+        )
+    s.flush()
+    return campaign
+
+
+def current_campaign(s: Session, group_id: str, statuses: tuple[str, ...] = ACTIVE) -> Campaign | None:
+    """The group's newest campaign in one of ``statuses`` (open first, then scheduled)."""
+    stmt = (
+        select(Campaign)
+        .join(CampaignGroup, col(CampaignGroup.campaign_id) == col(Campaign.id))
+        .where(CampaignGroup.group_id == group_id, col(Campaign.status).in_(statuses))
+        .order_by(col(Campaign.status) == CampaignStatus.OPEN, col(Campaign.id))
+    )
+    rows = list(s.exec(stmt))
+    return rows[-1] if rows else None
+
+
+def latest_campaign(s: Session, group_ids: list[str]) -> Campaign | None:
+    """The newest campaign that is not cancelled in any of these groups."""
+    stmt = (
+        select(Campaign)
+        .join(CampaignGroup, col(CampaignGroup.campaign_id) == col(Campaign.id))
+        .where(col(CampaignGroup.group_id).in_(group_ids), Campaign.status != CampaignStatus.CANCELLED)
+        .order_by(col(Campaign.id).desc())
+    )
+    return s.exec(stmt).first()
+
+
+def campaign_groups(s: Session, campaign_id: int) -> list[str]:
+    stmt = select(CampaignGroup.group_id).where(CampaignGroup.campaign_id == campaign_id)
+    return list(s.exec(stmt))
+
+
+def items_of(s: Session, campaign_id: int) -> list[Item]:
+    stmt = select(Item).where(Item.campaign_id == campaign_id).order_by(col(Item.position))
+    return list(s.exec(stmt))
+
+
+def buyers_count(s: Session, campaign_id: int) -> int:
+    stmt = select(func.count()).where(Order.campaign_id == campaign_id, Order.status == OrderStatus.ACTIVE)
+    return int(s.exec(stmt).one())
+
+
+def open_campaign(s: Session, campaign: Campaign, now: datetime) -> bool:
+    """Scheduled -> open. False when it was not scheduled (already open, closed, cancelled)."""
+    if campaign.status != CampaignStatus.SCHEDULED:
+        return False
+    campaign.status = CampaignStatus.OPEN
+    campaign.opens_at = min(campaign.opens_at or now, now)
+    s.add(campaign)
+    return True
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    succeeded: bool
+    buyers: int
+    cancelled_orders: int
+
+
+def close_campaign(s: Session, campaign: Campaign, now: datetime, on_failure: str) -> CloseResult | None:
+    """Open or scheduled -> closed; decides 成团 by the minimum. None when not closable."""
+    if campaign.status not in ACTIVE:
+        return None
+    assert campaign.id is not None
+    buyers = buyers_count(s, campaign.id)
+    succeeded = campaign.min_buyers is None or buyers >= campaign.min_buyers
+    cancelled = 0
+    if not succeeded and on_failure == "cancel":
+        cancelled = cancel_all_orders(s, campaign.id, now)
+    campaign.status = CampaignStatus.CLOSED
+    campaign.closed_at = now
+    campaign.succeeded = succeeded
+    s.add(campaign)
+    return CloseResult(succeeded, buyers, cancelled)
+
+
+def cancel_all_orders(s: Session, campaign_id: int, now: datetime) -> int:
+    orders = list(s.exec(select(Order).where(Order.campaign_id == campaign_id, Order.status == OrderStatus.ACTIVE)))
+    for order in orders:
+        order.status = OrderStatus.CANCELLED
+        order.updated_at = now
+        s.add(order)
+    for item in items_of(s, campaign_id):
+        item.sold = 0
+        s.add(item)
+    return len(orders)
+
+
+def cancel_campaign(s: Session, campaign: Campaign, now: datetime) -> int | None:
+    if campaign.status not in ACTIVE:
+        return None
+    assert campaign.id is not None
+    cancelled = cancel_all_orders(s, campaign.id, now)
+    campaign.status = CampaignStatus.CANCELLED
+    campaign.closed_at = now
+    s.add(campaign)
+    return cancelled
+
+
+@dataclass(frozen=True)
+class TallyLine:
+    follow_no: int
+    member_id: str
+    name: str
+    items: list[tuple[str, int, str]]  # (item, quantity, unit)
+    amount_fen: int
+    coupon_fen: int
+    paid: bool
+    note: str | None
+
+
+@dataclass(frozen=True)
+class ItemTotal:
+    name: str
+    unit: str
+    quantity: int
+    stock: int | None
+    amount_fen: int
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.stock is None else max(self.stock - self.quantity, 0)
+
+
+@dataclass(frozen=True)
+class Tally:
+    lines: list[TallyLine]
+    totals: list[ItemTotal]
+
+    @property
+    def amount_fen(self) -> int:
+        return sum(t.amount_fen for t in self.totals)
+
+    @property
+    def coupon_fen(self) -> int:
+        return sum(line.coupon_fen for line in self.lines)
+
+
+def tally(s: Session, campaign_id: int) -> Tally:
+    from bot.store.models import Member
+
+    items = items_of(s, campaign_id)
+    by_id = {i.id: i for i in items}
+    stmt = (
+        select(Order, OrderLine, Member)
+        .join(OrderLine, col(OrderLine.order_id) == col(Order.id))
+        .join(Member, col(Member.id) == col(Order.member_id))
+        .where(Order.campaign_id == campaign_id, Order.status == OrderStatus.ACTIVE)
+        .order_by(col(Order.follow_no), col(OrderLine.item_id))
+    )
+    lines: dict[int, TallyLine] = {}
+    qty: dict[int, int] = {}
+    amount: dict[int, int] = {}
+    for order, line, member in s.exec(stmt):
+        item = by_id[line.item_id]
+        entry = lines.setdefault(
+            order.follow_no,
+            TallyLine(order.follow_no, member.id, member.name, [], 0, order.coupon_fen, order.paid, order.note),
+        )
+        entry.items.append((item.name, line.quantity, item.unit))
+        price = item.settled_price_fen or line.unit_price_fen
+        lines[order.follow_no] = TallyLine(
+            entry.follow_no, entry.member_id, entry.name, entry.items,
+            entry.amount_fen + price * line.quantity, entry.coupon_fen, entry.paid, entry.note,
+        )
+        qty[item.id] = qty.get(item.id, 0) + line.quantity  # type: ignore[index]
+        amount[item.id] = amount.get(item.id, 0) + price * line.quantity  # type: ignore[index]
+    totals = [
+        ItemTotal(i.name, i.unit, qty.get(i.id, 0), i.stock, amount.get(i.id, 0))  # type: ignore[arg-type]
+        for i in items
+    ]
+    return Tally(list(lines.values()), totals)
+
+
+def catalogue(items: list[Item]) -> list[CatalogueItem]:
+    """The items as the order grammar sees them."""
+    return [CatalogueItem(i.id, i.name, tuple(i.aliases), i.unit) for i in items]  # type: ignore[arg-type]
+
+
+def find_item(name: str, items: list[Item]) -> Item | None:
+    """An item by name, alias or close spelling (the grammar's matcher), or None."""
+    found, _ = CatalogueIndex(catalogue(items)).resolve(name.strip())
+    return next((i for i in items if found is not None and i.id == found.id), None)

@@ -1,0 +1,56 @@
+"""Quantities as members write them: 2, 两, 俩, 十二, 半, 0.5.
+
+Only whole positive numbers are quantities; halves and decimals are "unreadable" so the bot can ask
+for a whole number instead of guessing.
+"""
+
+from __future__ import annotations
+
+import re
+
+import cn2an
+
+CN_NUMERAL_CHARS = "零〇一二两俩三四五六七八九十百千廿"
+# cn2an does not know 俩 (colloquial "two"); everything else goes through cn2an.
+_COLLOQUIAL = str.maketrans({"俩": "两"})
+_SINGLE = {"一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_ARABIC = re.compile(r"\d+")
+_DECIMAL = re.compile(r"\d*\.\d+|\d+\.\d*")
+MAX_QUANTITY = 9999
+
+
+def parse_int(text: str) -> int | None:
+    """A whole number written in Arabic or Chinese numerals (2, 12, 两, 十二, 二十五); else None."""
+    text = text.strip()
+    if not text or len(text) > 8:
+        return None
+    if _ARABIC.fullmatch(text):
+        return int(text)
+    if text in _SINGLE:
+        return _SINGLE[text]
+    if not all(ch in CN_NUMERAL_CHARS for ch in text):
+        return None
+    try:
+        value = cn2an.cn2an(text.translate(_COLLOQUIAL), "smart")
+    except Exception:  # cn2an raises ValueError and friends on malformed numerals
+        return None
+    if isinstance(value, float):
+        if not value.is_integer():
+            return None
+        value = int(value)
+    return value if isinstance(value, int) else None
+
+
+def is_fraction(text: str) -> bool:
+    """True for halves and decimals (半, 两斤半, 0.5, 1.5): amounts the bot must not round."""
+    return "半" in text or bool(_DECIMAL.search(text))
+
+
+def parse_quantity(number: str, has_half: bool = False) -> int | None:
+    """The whole positive quantity a numeral stands for, or None when it is not one (0, 0.5, 半)."""
+    if has_half or is_fraction(number):
+        return None
+    value = parse_int(number)
+    if value is None or value <= 0 or value > MAX_QUANTITY:
+        return None
+    return value

@@ -1,0 +1,55 @@
+"""The one jinja2 environment that turns replies into the Chinese text members read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from bot.groupbuy.money import yuan, yuan2
+from bot.groupbuy.privacy import mask_name, mask_phone
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_WEEKDAYS = "一二三四五六日"
+
+
+def make_environment(tz: ZoneInfo, *, mask_names: bool = True) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        autoescape=False,  # plain chat text, not HTML
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+    def when(value: datetime | None, fmt: str = "%m月%d日 %H:%M") -> str:
+        if value is None:
+            return ""
+        local = value.astimezone(tz)
+        return local.strftime(fmt).replace("周W", "周" + _WEEKDAYS[local.weekday()])
+
+    def hm(value: datetime | None) -> str:
+        return when(value, "%H:%M")
+
+    def mask(name: str) -> str:
+        return mask_name(name) if mask_names else name
+
+    env.filters.update(
+        yuan=yuan,
+        yuan2=yuan2,
+        mask=mask,
+        mask_phone=mask_phone,
+        when=when,
+        hm=hm,
+        pct=lambda x: f"{x * 100:.0f}%",
+    )
+    return env
+
+
+def render(env: Environment, template: str, data: dict[str, Any]) -> str:
+    name = template if template.endswith(".j2") else f"messages/{template}.j2"
+    return env.get_template(name).render(**data).strip()

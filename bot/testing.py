@@ -1,0 +1,142 @@
+"""An in-package test harness: a group chat you can say() into and a clock you can move.
+
+Used by the test-suite and by `tuanbot replay`. Nothing here sleeps: time moves only when
+told to, and due timeline jobs fire on the way.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from bot.app import App, create_app
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.messages import OutboundMessage
+from bot.store.db import make_engine
+from bot.transports.memory import MemoryTransport
+from scheduler.timers import FakeTimer
+
+
+def stable_id(kind: str, name: str) -> str:
+    """Deterministic ids from names for scenarios: 王姐 -> u-<hex>."""
+    return f"{kind}-{uuid.uuid5(uuid.NAMESPACE_URL, f'tuanbot:{kind}:{name}').hex[:12]}"
+
+
+def demo_settings(
+    groups: dict[str, dict[str, Any]] | None = None, *, database_url: str = "sqlite://", **overrides: Any
+) -> Settings:
+    """Settings for a scenario: {group name: {leader, admins, members}} with ids made from names."""
+    groups = groups or {"幸福里1群": {"leader": "王姐", "admins": [], "members": ["李阿姨", "张叔", "小陈"]}}
+    conf = []
+    for name, g in groups.items():
+        people = [g["leader"], *g.get("admins", []), *g.get("members", [])]
+        conf.append(
+            {
+                "id": stable_id("g", name),
+                "name": name,
+                "leader": stable_id("u", g["leader"]),
+                "admins": [stable_id("u", a) for a in g.get("admins", [])],
+                "members": [{"id": stable_id("u", p), "name": p} for p in dict.fromkeys(people)],
+            }
+        )
+    pacing = {"per_chat_per_minute": 600, "per_account_per_minute": 1200, "burst": 50, "jitter_seconds": 0}
+    data: dict[str, Any] = {"database_url": database_url, "groups": conf, "pacing": pacing}
+    data.update(overrides)
+    return Settings.model_validate(data)
+
+
+@contextmanager
+def isolated_engine(url: str) -> Iterator[Engine]:
+    """An engine on a fresh, empty store: a temp schema on PostgreSQL, the given file on SQLite."""
+    if url.startswith("postgres"):
+        schema = f"t_{uuid.uuid4().hex[:10]}"
+        admin = make_engine(url)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        sep = "&" if "?" in url else "?"
+        engine = make_engine(f"{url}{sep}options=-csearch_path%3D{schema}")
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+    else:
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+@dataclass
+class Harness:
+    """A running app on a memory transport with a fake clock."""
+
+    app: App
+    transport: MemoryTransport
+    clock: FakeClock
+    timer: FakeTimer
+    settings: Settings
+    _read: int = 0
+    times: list[datetime] = field(default_factory=list)
+
+    def group_id(self, name: str | None = None) -> str:
+        groups = self.settings.groups
+        return next(g.id for g in groups if name is None or g.name == name)
+
+    def member_id(self, name: str) -> str:
+        for g in self.settings.groups:
+            for m in g.members:
+                if m.name == name:
+                    return m.id
+        return stable_id("u", name)
+
+    def new(self) -> list[OutboundMessage]:
+        """Messages sent since the last call."""
+        out = self.transport.sent[self._read :]
+        self._read = len(self.transport.sent)
+        return out
+
+    async def say(
+        self, who: str, text: str, *, group: str | None = None, private: bool = False,
+        mentions: tuple[str, ...] = (), message_id: str | None = None,
+    ) -> list[OutboundMessage]:
+        gid = self.group_id(group)
+        msg = self.transport.message(
+            gid, self.member_id(who), who, text, is_group=not private,
+            chat_name=None if private else (group or self.settings.groups[0].name),
+            mentions=tuple(self.member_id(m) for m in mentions), message_id=message_id,
+            timestamp=self.clock.now(),
+        )
+        await self.transport.deliver(msg)
+        await self.timer.run_due()
+        return self.new()
+
+    async def advance(self, delta: timedelta) -> list[OutboundMessage]:
+        await self.timer.advance_to(self.clock.now() + delta)
+        return self.new()
+
+    async def at(self, when: datetime) -> list[OutboundMessage]:
+        await self.timer.advance_to(when)
+        return self.new()
+
+
+def build_harness(settings: Settings, engine: Engine, start: datetime, *, seed: int = 7,
+                  owner: str = "main") -> Harness:
+    clock = FakeClock(start, settings.timezone)
+    timer = FakeTimer(clock)
+    transport = MemoryTransport((settings.bot_name,))
+    app = create_app(settings, transport=transport, clock=clock, engine=engine, timer=timer,
+                     rng=random.Random(seed), owner=owner)
+    return Harness(app, transport, clock, timer, settings)

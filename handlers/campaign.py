@@ -1,0 +1,108 @@
+"""The leader's campaign commands: 开团, 截团, 取消团, 加库存, 统计."""
+
+from __future__ import annotations
+
+from bot import broadcasts
+from bot.campaigns import (
+    cancel_campaign,
+    create_campaign,
+    current_campaign,
+    find_item,
+    items_of,
+    latest_campaign,
+    tally,
+)
+from bot.commands import Invocation, UsageError, parse_add_stock, parse_campaign_ref
+from bot.context import Ctx
+from bot.groupbuy.announce import AnnouncementError, parse_announcement
+from bot.members import groups_managed
+from bot.messages import Reply
+from bot.routing import Router
+from bot.store.models import Campaign, CampaignStatus
+
+router = Router("campaign")
+
+
+def _target(ctx: Ctx, inv: Invocation, *, active_only: bool = True) -> Campaign | None:
+    """The campaign a leader command is about: a number given, else the group's current one."""
+    ref = parse_campaign_ref(inv.rest, inv.spec.key) if inv.spec.key != "add_stock" else None
+    groups = [ctx.group_id] if ctx.group_id else groups_managed(ctx.session, ctx.sender_id)
+    if ref is not None:
+        campaign = ctx.session.get(Campaign, ref)
+        if campaign is None or campaign.owner_group_id not in groups:
+            return None
+        return campaign
+    for group_id in groups:
+        found = current_campaign(ctx.session, group_id)
+        if found is not None:
+            return found
+    return None if active_only else latest_campaign(ctx.session, groups)
+
+
+@router.command("open")
+def open_campaign(ctx: Ctx, inv: Invocation) -> list[Reply] | Reply:
+    assert ctx.group_id is not None
+    try:
+        draft = parse_announcement(ctx.text, ctx.now, ctx.clock.tz)
+    except AnnouncementError as err:
+        return Reply("campaign/announce_error", err.template_vars())
+    active = current_campaign(ctx.session, ctx.group_id)
+    if active is not None:
+        return Reply.of("campaign/already_active", campaign=active)
+    campaign = create_campaign(ctx.session, draft, ctx.group_id, ctx.sender_id, ctx.now)
+    assert campaign.id is not None
+    ctx.replan.add(campaign.id)
+    if campaign.status == CampaignStatus.OPEN:
+        return broadcasts.opened(ctx.session, campaign)
+    return Reply.of("campaign/scheduled", campaign=campaign, items=items_of(ctx.session, campaign.id))
+
+
+@router.command("close")
+def close_now(ctx: Ctx, inv: Invocation) -> list[Reply] | Reply:
+    campaign = _target(ctx, inv)
+    if campaign is None or campaign.status not in (CampaignStatus.OPEN, CampaignStatus.SCHEDULED):
+        return Reply.of("campaign/none", action="截团", campaign=campaign)
+    assert campaign.id is not None
+    ctx.replan.add(campaign.id)
+    return broadcasts.closed(ctx.session, campaign, ctx.settings, ctx.now)
+
+
+@router.command("cancel_campaign")
+def cancel(ctx: Ctx, inv: Invocation) -> list[Reply] | Reply:
+    campaign = _target(ctx, inv)
+    if campaign is None:
+        return Reply.of("campaign/none", action="取消团", campaign=None)
+    cancelled = cancel_campaign(ctx.session, campaign, ctx.now)
+    if cancelled is None:
+        return Reply.of("campaign/none", action="取消团", campaign=campaign)
+    assert campaign.id is not None
+    ctx.replan.add(campaign.id)
+    return broadcasts.to_groups(ctx.session, campaign, "campaign/cancelled", must_send=True, orders=cancelled)
+
+
+@router.command("add_stock")
+def add_stock(ctx: Ctx, inv: Invocation) -> Reply:
+    args = parse_add_stock(inv.rest)
+    campaign = _target(ctx, inv)
+    if campaign is None:
+        return Reply.of("campaign/none", action="加库存", campaign=None)
+    assert campaign.id is not None
+    items = items_of(ctx.session, campaign.id)
+    item = find_item(args.item, items)
+    if item is None:
+        raise UsageError("add_stock", unknown=args.item, items=[i.name for i in items])
+    if item.stock is None:
+        return Reply.of("campaign/stock_unlimited", item=item)
+    item.stock += args.quantity
+    ctx.session.add(item)
+    return Reply.of("campaign/stock_added", item=item, added=args.quantity, remaining=item.stock - item.sold)
+
+
+@router.command("tally", writes=False)
+def show_tally(ctx: Ctx, inv: Invocation) -> Reply:
+    campaign = _target(ctx, inv, active_only=False)
+    if campaign is None:
+        return Reply.of("campaign/none", action="统计", campaign=None)
+    assert campaign.id is not None
+    return Reply.of("campaign/tally", campaign=campaign, tally=tally(ctx.session, campaign.id),
+                    private=not ctx.message.is_group)

@@ -1,0 +1,16 @@
+"""帮助: what the asker may do."""
+
+from __future__ import annotations
+
+from bot.commands import COMMANDS, Invocation
+from bot.context import Ctx
+from bot.messages import Reply
+from bot.routing import Router
+
+router = Router("help")
+
+
+@router.command("help", writes=False)
+def show_help(ctx: Ctx, inv: Invocation) -> Reply:
+    keys = [spec.key for spec in COMMANDS if spec.level <= ctx.level]
+    return Reply.of("help/help", keys=keys, level=int(ctx.level), in_group=ctx.message.is_group)

@@ -1,0 +1,175 @@
+"""Members' orders: free-form order text (苹果x2 香蕉1), 取消, 改, 我的订单."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import select
+
+from bot.campaigns import catalogue, current_campaign, find_item, items_of
+from bot.commands import Invocation
+from bot.context import Ctx
+from bot.groupbuy.order_text import CatalogueItem, ParsedOrder, parse_order_text
+from bot.messages import Reply
+from bot.orderbook import Outcome, cancel_order, change_order, view_order
+from bot.routing import Router
+from bot.store.models import Campaign, CampaignGroup, CampaignStatus, Item
+
+router = Router("orders")
+
+# A closed campaign still answers late orders ("已截团") for this long.
+LATE_WINDOW = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class Shop:
+    """The campaign a group is ordering in, with its items as the grammar sees them."""
+
+    campaign: Campaign
+    items: list[Item]
+
+    @property
+    def catalogue(self) -> list[CatalogueItem]:
+        return catalogue(self.items)
+
+    def item(self, item_id: int) -> Item:
+        return next(i for i in self.items if i.id == item_id)
+
+
+def _shop(ctx: Ctx) -> Shop | None:
+    if ctx.group_id is None:
+        return None
+    campaign = current_campaign(ctx.session, ctx.group_id)
+    if campaign is None:
+        stmt = (
+            select(Campaign)
+            .join(CampaignGroup)
+            .where(CampaignGroup.group_id == ctx.group_id, Campaign.status == CampaignStatus.CLOSED)
+            .order_by(Campaign.id.desc())  # type: ignore[union-attr]
+        )
+        campaign = ctx.session.exec(stmt).first()
+        if campaign is None or campaign.closed_at is None or ctx.now - campaign.closed_at > LATE_WINDOW:
+            return None
+    assert campaign.id is not None
+    return Shop(campaign, items_of(ctx.session, campaign.id))
+
+
+def _closed_reply(ctx: Ctx, shop: Shop) -> Reply | None:
+    """Before opening or after closing, ordering gets a clear word instead."""
+    c = shop.campaign
+    if c.status == CampaignStatus.SCHEDULED:
+        return _to_sender(ctx, "orders/not_open", campaign=c)
+    if c.status != CampaignStatus.OPEN or (c.closes_at is not None and ctx.now >= c.closes_at):
+        return _to_sender(ctx, "orders/closed", campaign=c)
+    return None
+
+
+def _to_sender(ctx: Ctx, template: str, **data: object) -> Reply:
+    mentions = (ctx.sender_id,) if ctx.message.is_group else ()
+    return Reply(template, {"in_group": ctx.message.is_group, **data}, mentions=mentions)
+
+
+def _result(ctx: Ctx, shop: Shop, outcome: Outcome, parsed: ParsedOrder | None, template: str) -> Reply:
+    assert shop.campaign.id is not None
+    view = view_order(ctx.session, shop.campaign.id, ctx.sender_id)
+    return _to_sender(
+        ctx,
+        template,
+        campaign=shop.campaign,
+        outcome=outcome,
+        order=view,
+        unknown=list(parsed.unknown) if parsed else [],
+        unreadable=list(parsed.unreadable) if parsed else [],
+        item_names=[i.name for i in shop.items],
+    )
+
+
+@dataclass(frozen=True)
+class OrderArgs:
+    shop: Shop
+    parsed: ParsedOrder
+
+
+def order_text(ctx: Ctx) -> OrderArgs | None:
+    """Any group message that reads as an order for the current campaign."""
+    if ctx.invocation is not None or not ctx.message.is_group:
+        return None
+    shop = _shop(ctx)
+    if shop is None:
+        return None
+    parsed = parse_order_text(ctx.text, shop.catalogue)
+    return None if parsed is None else OrderArgs(shop, parsed)
+
+
+@router.command("cancel_order")
+def cancel(ctx: Ctx, inv: Invocation) -> Reply | None:
+    shop = _shop(ctx)
+    if shop is None:
+        return None
+    names = inv.rest.split()
+    found = [find_item(n, shop.items) for n in names]
+    if names and any(f is None for f in found):
+        return None  # 「取消了吗」: not a command after all
+    if (closed := _closed_reply(ctx, shop)) is not None:
+        return closed
+    items = [f for f in found if f is not None] if names else None
+    outcome = cancel_order(ctx.session, shop.campaign, ctx.sender_id, items, ctx.now)
+    if not outcome.accepted and not outcome.rejected:
+        return _to_sender(ctx, "orders/none", campaign=shop.campaign)
+    return _result(ctx, shop, outcome, None, "orders/cancelled")
+
+
+@router.command("change")
+def change(ctx: Ctx, inv: Invocation) -> Reply | None:
+    shop = _shop(ctx)
+    if shop is None:
+        return None
+    parsed = parse_order_text(inv.rest, shop.catalogue)
+    if parsed is None or not (parsed.parts or parsed.unknown or parsed.unreadable):
+        return None
+    if (closed := _closed_reply(ctx, shop)) is not None:
+        return closed
+    wants = [(shop.item(p.item_id), p.quantity) for p in parsed.parts]
+    outcome = change_order(ctx.session, shop.campaign, ctx.sender_id, ctx.group_id or "", wants, ctx.now,
+                           mode="set", note=parsed.note, room=parsed.room)
+    return _result(ctx, shop, outcome, parsed, "orders/placed")
+
+
+@router.command("my_orders", writes=False)
+def mine(ctx: Ctx, inv: Invocation) -> Reply | None:
+    if inv.rest:
+        return None
+    shop = _shop(ctx) if ctx.group_id else None
+    campaigns = [shop.campaign] if shop else _my_campaigns(ctx)
+    views = []
+    for c in campaigns:
+        assert c.id is not None
+        view = view_order(ctx.session, c.id, ctx.sender_id)
+        if view is not None:
+            views.append((c, view))
+    return _to_sender(ctx, "orders/mine", orders=views)
+
+
+def _my_campaigns(ctx: Ctx) -> list[Campaign]:
+    from bot.store.models import Order, OrderStatus
+
+    stmt = (
+        select(Campaign)
+        .join(Order)
+        .where(Order.member_id == ctx.sender_id, Order.status == OrderStatus.ACTIVE)
+        .order_by(Campaign.id.desc())  # type: ignore[union-attr]
+        .limit(5)
+    )
+    return list(ctx.session.exec(stmt))
+
+
+@router.route(order_text)
+def place(ctx: Ctx, args: OrderArgs) -> Reply:
+    shop, parsed = args.shop, args.parsed
+    if (closed := _closed_reply(ctx, shop)) is not None:
+        return closed
+    wants = [(shop.item(p.item_id), p.quantity) for p in parsed.parts]
+    outcome = change_order(ctx.session, shop.campaign, ctx.sender_id, ctx.group_id or "", wants, ctx.now,
+                           note=parsed.note, room=parsed.room)
+    return _result(ctx, shop, outcome, parsed, "orders/placed")

@@ -1,0 +1,1 @@
+"""The campaign timeline: pure planning, idempotent firing, and the timers that drive it."""
