@@ -198,7 +198,9 @@ class App:
             raise ValueError(f"reply {reply.template} has no chat")
         data: dict[str, Any] = {"bot_name": self.settings.bot_name, "now": self.clock.now()}
         if message is not None:
-            data.update(sender=member_name(s, message.sender_id) or message.sender_name, sender_id=message.sender_id)
+            data.update(
+                sender=member_name(s, message.sender_id) or message.sender_name, sender_id=message.sender_id
+            )
         data.update(reply.data)
         mentions = reply.mentions
         return OutboundMessage(
@@ -249,5 +251,3 @@ def create_app(
         routes=all_routes(),
         owner=owner,
     )
-
-

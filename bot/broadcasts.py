@@ -17,8 +17,15 @@ from bot.messages import Reply
 from bot.store.models import Campaign
 
 
-def to_groups(s: Session, campaign: Campaign, template: str, *, must_send: bool = False,
-              standalone: bool = False, **data: Any) -> list[Reply]:
+def to_groups(
+    s: Session,
+    campaign: Campaign,
+    template: str,
+    *,
+    must_send: bool = False,
+    standalone: bool = False,
+    **data: Any,
+) -> list[Reply]:
     assert campaign.id is not None
     return [
         Reply(template, {"campaign": campaign, **data}, chat_id=g, must_send=must_send, standalone=standalone)
@@ -47,5 +54,12 @@ def closed(s: Session, campaign: Campaign, settings: Settings, now: datetime) ->
     result = close_campaign(s, campaign, now, settings.orders.on_failure)
     if result is None:
         return []
-    return to_groups(s, campaign, "campaign/closed", must_send=True, result=result,
-                     tally=tally(s, campaign.id), on_failure=settings.orders.on_failure)
+    return to_groups(
+        s,
+        campaign,
+        "campaign/closed",
+        must_send=True,
+        result=result,
+        tally=tally(s, campaign.id),
+        on_failure=settings.orders.on_failure,
+    )

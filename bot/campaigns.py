@@ -26,7 +26,9 @@ from bot.store.models import (
 ACTIVE = (CampaignStatus.SCHEDULED, CampaignStatus.OPEN)
 
 
-def create_campaign(s: Session, draft: CampaignDraft, group_id: str, leader_id: str, now: datetime) -> Campaign:
+def create_campaign(
+    s: Session, draft: CampaignDraft, group_id: str, leader_id: str, now: datetime
+) -> Campaign:
     opens_now = draft.opens_at is None or draft.opens_at <= now
     campaign = Campaign(
         title=draft.title,
@@ -56,9 +58,7 @@ def create_campaign(s: Session, draft: CampaignDraft, group_id: str, leader_id: 
                 unit=item.unit,
                 stock=item.stock,
                 limit_per_member=item.limit_per_member,
-                tiers=[
-                    {k: v for k, v in vars(t).items() if v is not None} for t in item.tiers
-                ],
+                tiers=[{k: v for k, v in vars(t).items() if v is not None} for t in item.tiers],
             )
         )
     s.flush()
@@ -138,7 +138,9 @@ def close_campaign(s: Session, campaign: Campaign, now: datetime, on_failure: st
 
 
 def cancel_all_orders(s: Session, campaign_id: int, now: datetime) -> int:
-    orders = list(s.exec(select(Order).where(Order.campaign_id == campaign_id, Order.status == OrderStatus.ACTIVE)))
+    orders = list(
+        s.exec(select(Order).where(Order.campaign_id == campaign_id, Order.status == OrderStatus.ACTIVE))
+    )
     for order in orders:
         order.status = OrderStatus.CANCELLED
         order.updated_at = now
@@ -218,13 +220,21 @@ def tally(s: Session, campaign_id: int) -> Tally:
         item = by_id[line.item_id]
         entry = lines.setdefault(
             order.follow_no,
-            TallyLine(order.follow_no, member.id, member.name, [], 0, order.coupon_fen, order.paid, order.note),
+            TallyLine(
+                order.follow_no, member.id, member.name, [], 0, order.coupon_fen, order.paid, order.note
+            ),
         )
         entry.items.append((item.name, line.quantity, item.unit))
         price = item.settled_price_fen or line.unit_price_fen
         lines[order.follow_no] = TallyLine(
-            entry.follow_no, entry.member_id, entry.name, entry.items,
-            entry.amount_fen + price * line.quantity, entry.coupon_fen, entry.paid, entry.note,
+            entry.follow_no,
+            entry.member_id,
+            entry.name,
+            entry.items,
+            entry.amount_fen + price * line.quantity,
+            entry.coupon_fen,
+            entry.paid,
+            entry.note,
         )
         qty[item.id] = qty.get(item.id, 0) + line.quantity  # type: ignore[index]
         amount[item.id] = amount.get(item.id, 0) + price * line.quantity  # type: ignore[index]

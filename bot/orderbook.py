@@ -58,7 +58,9 @@ class Outcome:
 
 
 def _lock_order(s: Session, campaign_id: int, member_id: str) -> Order | None:
-    stmt = select(Order).where(Order.campaign_id == campaign_id, Order.member_id == member_id).with_for_update()
+    stmt = (
+        select(Order).where(Order.campaign_id == campaign_id, Order.member_id == member_id).with_for_update()
+    )
     return s.exec(stmt).first()
 
 
@@ -109,7 +111,11 @@ def change_order(
     lines = _lines(s, order) if order else {}
     for item, qty in wants:
         assert item.id is not None
-        current = lines[item.id].quantity if item.id in lines and order and order.status == OrderStatus.ACTIVE else 0
+        current = (
+            lines[item.id].quantity
+            if item.id in lines and order and order.status == OrderStatus.ACTIVE
+            else 0
+        )
         target = current + qty if mode == "add" else qty
         delta = target - current
         if delta == 0:
@@ -125,7 +131,9 @@ def change_order(
             s.refresh(item, attribute_names=["sold"])
             remaining = max((item.stock or 0) - item.sold, 0)
             reason = Refusal.SOLD_OUT if remaining == 0 else Refusal.NOT_ENOUGH
-            outcome.rejected.append(Rejected(item.name, item.unit, reason, qty, have=current, remaining=remaining))
+            outcome.rejected.append(
+                Rejected(item.name, item.unit, reason, qty, have=current, remaining=remaining)
+            )
             continue
         if order is None:
             order = Order(
@@ -179,7 +187,9 @@ def change_order(
     return outcome
 
 
-def cancel_order(s: Session, campaign: Campaign, member_id: str, items: list[Item] | None, now: datetime) -> Outcome:
+def cancel_order(
+    s: Session, campaign: Campaign, member_id: str, items: list[Item] | None, now: datetime
+) -> Outcome:
     """Cancel the whole order (``items`` None) or some of its items; stock goes back."""
     assert campaign.id is not None
     order = _lock_order(s, campaign.id, member_id)
@@ -218,7 +228,9 @@ class OrderView:
 
 
 def view_order(s: Session, campaign_id: int, member_id: str) -> OrderView | None:
-    order = s.exec(select(Order).where(Order.campaign_id == campaign_id, Order.member_id == member_id)).first()
+    order = s.exec(
+        select(Order).where(Order.campaign_id == campaign_id, Order.member_id == member_id)
+    ).first()
     if order is None or order.status != OrderStatus.ACTIVE:
         return None
     stmt = (
@@ -232,4 +244,6 @@ def view_order(s: Session, campaign_id: int, member_id: str) -> OrderView | None
         price = item.settled_price_fen or line.unit_price_fen
         items.append((item.name, line.quantity, item.unit, price * line.quantity))
     amount = sum(i[3] for i in items)
-    return OrderView(order.follow_no, items, amount, order.coupon_fen, order.paid, order.pickup_code, order.note)
+    return OrderView(
+        order.follow_no, items, amount, order.coupon_fen, order.paid, order.pickup_code, order.note
+    )

@@ -65,8 +65,15 @@ def _merge(rows: list[OutboxMessage], limit: int) -> list[OutboxMessage]:
 
 
 class Outbox:
-    def __init__(self, engine: Engine, transport: Transport, clock: Clock, timer: Timer, pacer: Pacer,
-                 owner: str = "main") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        transport: Transport,
+        clock: Clock,
+        timer: Timer,
+        pacer: Pacer,
+        owner: str = "main",
+    ) -> None:
         self.engine = engine
         self.transport = transport
         self.clock = clock

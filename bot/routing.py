@@ -53,5 +53,3 @@ class Router:
             return inv if inv is not None and inv.spec.key == key else None
 
         return self.route(trigger, level=spec.level, scope=spec.scope, writes=writes)
-
-

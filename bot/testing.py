@@ -109,14 +109,25 @@ class Harness:
         return out
 
     async def say(
-        self, who: str, text: str, *, group: str | None = None, private: bool = False,
-        mentions: tuple[str, ...] = (), message_id: str | None = None,
+        self,
+        who: str,
+        text: str,
+        *,
+        group: str | None = None,
+        private: bool = False,
+        mentions: tuple[str, ...] = (),
+        message_id: str | None = None,
     ) -> list[OutboundMessage]:
         gid = self.group_id(group)
         msg = self.transport.message(
-            gid, self.member_id(who), who, text, is_group=not private,
+            gid,
+            self.member_id(who),
+            who,
+            text,
+            is_group=not private,
             chat_name=None if private else (group or self.settings.groups[0].name),
-            mentions=tuple(self.member_id(m) for m in mentions), message_id=message_id,
+            mentions=tuple(self.member_id(m) for m in mentions),
+            message_id=message_id,
             timestamp=self.clock.now(),
         )
         await self.transport.deliver(msg)
@@ -127,16 +138,31 @@ class Harness:
         await self.timer.advance_to(self.clock.now() + delta)
         return self.new()
 
+    async def drain(self, within: timedelta = timedelta(minutes=5)) -> list[OutboundMessage]:
+        """Let paced replies still waiting in the outbox go out (moving the clock at most ``within``)."""
+        deadline = self.clock.now() + within
+        while self.app.outbox.pending() and (due := self.timer.next_due()) is not None and due <= deadline:
+            await self.timer.advance_to(due)
+        return self.new()
+
     async def at(self, when: datetime) -> list[OutboundMessage]:
         await self.timer.advance_to(when)
         return self.new()
 
 
-def build_harness(settings: Settings, engine: Engine, start: datetime, *, seed: int = 7,
-                  owner: str = "main") -> Harness:
+def build_harness(
+    settings: Settings, engine: Engine, start: datetime, *, seed: int = 7, owner: str = "main"
+) -> Harness:
     clock = FakeClock(start, settings.timezone)
     timer = FakeTimer(clock)
-    transport = MemoryTransport((settings.bot_name,))
-    app = create_app(settings, transport=transport, clock=clock, engine=engine, timer=timer,
-                     rng=random.Random(seed), owner=owner)
+    transport = MemoryTransport((settings.bot_name,), clock)
+    app = create_app(
+        settings,
+        transport=transport,
+        clock=clock,
+        engine=engine,
+        timer=timer,
+        rng=random.Random(seed),
+        owner=owner,
+    )
     return Harness(app, transport, clock, timer, settings)

@@ -104,5 +104,9 @@ def show_tally(ctx: Ctx, inv: Invocation) -> Reply:
     if campaign is None:
         return Reply.of("campaign/none", action="统计", campaign=None)
     assert campaign.id is not None
-    return Reply.of("campaign/tally", campaign=campaign, tally=tally(ctx.session, campaign.id),
-                    private=not ctx.message.is_group)
+    return Reply.of(
+        "campaign/tally",
+        campaign=campaign,
+        tally=tally(ctx.session, campaign.id),
+        private=not ctx.message.is_group,
+    )

@@ -131,8 +131,17 @@ def change(ctx: Ctx, inv: Invocation) -> Reply | None:
     if (closed := _closed_reply(ctx, shop)) is not None:
         return closed
     wants = [(shop.item(p.item_id), p.quantity) for p in parsed.parts]
-    outcome = change_order(ctx.session, shop.campaign, ctx.sender_id, ctx.group_id or "", wants, ctx.now,
-                           mode="set", note=parsed.note, room=parsed.room)
+    outcome = change_order(
+        ctx.session,
+        shop.campaign,
+        ctx.sender_id,
+        ctx.group_id or "",
+        wants,
+        ctx.now,
+        mode="set",
+        note=parsed.note,
+        room=parsed.room,
+    )
     return _result(ctx, shop, outcome, parsed, "orders/placed")
 
 
@@ -170,6 +179,14 @@ def place(ctx: Ctx, args: OrderArgs) -> Reply:
     if (closed := _closed_reply(ctx, shop)) is not None:
         return closed
     wants = [(shop.item(p.item_id), p.quantity) for p in parsed.parts]
-    outcome = change_order(ctx.session, shop.campaign, ctx.sender_id, ctx.group_id or "", wants, ctx.now,
-                           note=parsed.note, room=parsed.room)
+    outcome = change_order(
+        ctx.session,
+        shop.campaign,
+        ctx.sender_id,
+        ctx.group_id or "",
+        wants,
+        ctx.now,
+        note=parsed.note,
+        room=parsed.room,
+    )
     return _result(ctx, shop, outcome, parsed, "orders/placed")

@@ -6,6 +6,7 @@ scheduling the same id again replaces the earlier one.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import logging
@@ -48,10 +49,8 @@ class APSTimer:
     def cancel(self, job_id: str) -> None:
         from apscheduler.jobstores.base import JobLookupError
 
-        try:
+        with contextlib.suppress(JobLookupError):
             self._scheduler.remove_job(job_id)
-        except JobLookupError:
-            pass
 
     def job_ids(self) -> set[str]:
         return {job.id for job in self._scheduler.get_jobs()}

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from bot.groupbuy.money import yuan2
+from bot.groupbuy.rooms import parse_room, room_sort_key
 from bot.groupbuy.rows import OrderRow
 
 __all__ = ["Format", "OrderRow", "write_orders", "write_sorting_list", "write_supplier_list"]
@@ -173,18 +174,13 @@ SORTING_COLUMNS = (
     Column("已取"),
 )
 
-_DIGITS = re.compile(r"\d+")
 
-
-def room_sort_key(room: str | None) -> tuple[object, ...]:
-    """Building then room as numbers: 3栋1202 < 3栋1301 < 12栋101; no room sorts last.
-
-    A stand-in until bot/groupbuy/rooms.py (room parsing from notes and nicknames) lands.
-    """
-    numbers = _DIGITS.findall(room or "")
-    if not numbers:
-        return (1,)
-    return (0, tuple(int(n) for n in numbers), room)
+def room_order(room: str | None) -> tuple[object, ...]:
+    """Building then room as numbers (3栋1202 < 3栋1301 < 12栋101); rooms as written or as keys."""
+    if not room:
+        return room_sort_key(None)
+    key, _ = parse_room(room)
+    return room_sort_key(key or room)
 
 
 @dataclass
@@ -231,7 +227,7 @@ def _packets(rows: Iterable[OrderRow]) -> list[_Packet]:
                 dict.fromkeys(r.note for r in lines if r.note),
             )
         )
-    room_keys = {room: room_sort_key(room) for room in {p.room for p in packets}}
+    room_keys = {room: room_order(room) for room in {p.room for p in packets}}
     packets.sort(key=lambda p: (p.pickup is None, p.pickup or "", room_keys[p.room], p.name, p.member_id))
     return packets
 

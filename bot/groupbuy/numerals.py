@@ -13,7 +13,7 @@ import cn2an
 CN_NUMERAL_CHARS = "零〇一二两俩三四五六七八九十百千廿"
 # cn2an does not know 俩 (colloquial "two"); everything else goes through cn2an.
 _COLLOQUIAL = str.maketrans({"俩": "两"})
-_SINGLE = {"一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_SINGLE = dict(zip("一二两俩三四五六七八九十", (1, 2, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10), strict=True))
 _ARABIC = re.compile(r"\d+")
 _DECIMAL = re.compile(r"\d*\.\d+|\d+\.\d*")
 MAX_QUANTITY = 9999

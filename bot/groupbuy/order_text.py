@@ -160,7 +160,9 @@ class CatalogueIndex:
         scored = sorted(((fuzz.ratio(name, t), t) for t in self.terms), reverse=True)
         best_score, best = scored[0]
         tied = {self.terms[t].id for score, t in scored if score == best_score}
-        close = (len(name) >= 3 and len(best) >= 3 and Levenshtein.distance(name, best) <= 1) or best_score >= 85
+        close = (
+            len(name) >= 3 and len(best) >= 3 and Levenshtein.distance(name, best) <= 1
+        ) or best_score >= 85
         if close and len(tied) == 1:
             return self.terms[best], None
         return None, (self.terms[best].name if best_score >= 50 else None)
@@ -185,9 +187,7 @@ class _Group:
     forward: bool = False  # quantity written before the name (两斤苹果)
 
 
-def parse_order_text(
-    text: str, catalogue: Sequence[CatalogueItem] | CatalogueIndex
-) -> ParsedOrder | None:
+def parse_order_text(text: str, catalogue: Sequence[CatalogueItem] | CatalogueIndex) -> ParsedOrder | None:
     """Read an order from a member's message or 接龙 line; None when it is not an order."""
     if not isinstance(text, str) or len(text) > MAX_ORDER_CHARS * 2:
         return None
@@ -256,12 +256,12 @@ def _tokenize(work: str, index: CatalogueIndex) -> list[_Tok]:
             tokens.append(_Tok("item", pos, end, gap_before=gap, item=item))
             pos, gap = end, False
             continue
-        match = _QTY.match(work, pos)
+        match = None if work[pos].isspace() else _QTY.match(work, pos)
         if match and match.end() > pos and match.end() <= limit:
             tok = _quantity_token(match, work, pos, gap, tokens, span_at)
             if tok is not None:
                 tokens.append(tok)
-                pos, gap = match.end(), False
+                pos, gap = tok.end, False
                 continue
         if _is_sep(work[pos]):
             gap = True
@@ -284,6 +284,8 @@ def _quantity_token(
     mark = g["mark"]
     marked = bool(g["open"] or g["tael"] or unit or (mark and mark in _MARK_CHARS))
     end = match.end()
+    while end > pos and work[end - 1].isspace():
+        end -= 1
     nxt = work[end] if end < len(work) else ""
     prev_tok = tokens[-1] if tokens else None
     glued_to_text = not gap and prev_tok is not None and prev_tok.kind == "text" and prev_tok.end == pos
@@ -330,17 +332,23 @@ def _split_verbs(tokens: list[_Tok], work: str) -> bool:
 
 
 def _merge_names(tokens: list[_Tok]) -> list[_Tok]:
-    """Glue free text onto an adjacent catalogue name: 红富士苹果, 苹果要2斤. Free text alone is a name too."""
+    """Glue free text onto a neighbouring catalogue name (红富士苹果, 苹果要2斤)."""
     out: list[_Tok] = []
     i = 0
     while i < len(tokens):
         tok = tokens[i]
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        if tok.kind == "item" and out and out[-1].kind == "item" and out[-1].end == tok.start:
-            if out[-1].item == tok.item:  # 红富士苹果 with 红富士 an alias of 苹果
-                out[-1].end = tok.end
-                i += 1
-                continue
+        # 红富士苹果 with 红富士 an alias of 苹果: one name
+        if (
+            tok.kind == "item"
+            and out
+            and out[-1].kind == "item"
+            and out[-1].end == tok.start
+            and out[-1].item == tok.item
+        ):
+            out[-1].end = tok.end
+            i += 1
+            continue
         if tok.kind == "text" and nxt and nxt.kind == "item" and nxt.start == tok.end:
             merged = _Tok("item", tok.start, nxt.end, gap_before=tok.gap_before, item=nxt.item)
             tokens[i + 1] = merged
@@ -450,7 +458,8 @@ def _evaluate(
         label = _strip_filler(shown[name.start : name.end].strip())
         prose = group.qtys and not group.forward and group.qtys[-1].text_after
         itemish = _looks_like_item(label)
-        if (group.qtys and itemish and not prose) or (not group.qtys and has_verb and itemish and suggestion and len(groups) == 1):
+        verb_only = not group.qtys and has_verb and bool(suggestion) and len(groups) == 1  # 要苹菓
+        if itemish and ((group.qtys and not prose) or verb_only):
             unknown.append(UnknownItem(raw=raw, name=label, suggestion=suggestion))
         else:
             notes.append(raw)
@@ -467,7 +476,9 @@ def _evaluate(
     unreadable.extend(unquantified)
     parts = tuple(OrderPart(item_id=i, quantity=q, raw=" ".join(raws[i])) for i, q in totals.items())
     note = " ".join(n.strip(" ,，。;；!！") for n in notes if n.strip(" ,，。;；!！")).strip() or None
-    return ParsedOrder(parts=parts, unknown=tuple(unknown), unreadable=tuple(unreadable), note=note, room=room)
+    return ParsedOrder(
+        parts=parts, unknown=tuple(unknown), unreadable=tuple(unreadable), note=note, room=room
+    )
 
 
 def _strip_filler(name: str) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 # Feature modules that define tables; imported before the schema is created.
-MODEL_MODULES = ("bot.store.models",)
+MODEL_MODULES = ("bot.store.models", "bot.store.models_timeline")
 
 
 def _import_models() -> None:
@@ -29,7 +29,7 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, synchronous: str = "NORMAL") -> Engine:
+def make_engine(url: str, *, synchronous: str = "FULL") -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -45,7 +45,8 @@ def make_engine(url: str, *, synchronous: str = "NORMAL") -> Engine:
 def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-        # Let SQLAlchemy, not the driver, issue BEGIN (see _on_begin).
+        # Let SQLAlchemy, not the driver, issue BEGIN (see _on_begin). FULL: an acknowledged
+        # order survives a power cut, not only a crash.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")

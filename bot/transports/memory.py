@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
+from bot.clock import Clock
 from bot.messages import InboundMessage, OutboundMessage
 from bot.normalize import normalize_text
 from bot.transports.base import Sink, TransportUnavailable
@@ -13,8 +14,9 @@ from bot.transports.base import Sink, TransportUnavailable
 class MemoryTransport:
     name = "memory"
 
-    def __init__(self, bot_names: tuple[str, ...] = ("团长助手",)) -> None:
+    def __init__(self, bot_names: tuple[str, ...] = ("团长助手",), clock: Clock | None = None) -> None:
         self.bot_names = bot_names
+        self.clock = clock
         self.sent: list[OutboundMessage] = []
         self.sent_at: list[datetime | None] = []
         self.online = True
@@ -31,6 +33,7 @@ class MemoryTransport:
         if not self.online:
             raise TransportUnavailable("memory transport is offline")
         self.sent.append(message)
+        self.sent_at.append(self.clock.now() if self.clock else None)
 
     def message(
         self,

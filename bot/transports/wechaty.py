@@ -156,7 +156,9 @@ class WechatyTransport:
         reconnect_backoff: Sequence[float] = (0.5, 1, 2, 5, 10),
     ) -> None:
         if not endpoint:
-            raise ValueError("a gateway endpoint (host:port) is required: set WECHATY_PUPPET_SERVICE_ENDPOINT")
+            raise ValueError(
+                "a gateway endpoint (host:port) is required: set WECHATY_PUPPET_SERVICE_ENDPOINT"
+            )
         if not token:
             raise ValueError("a gateway token is required: set WECHATY_PUPPET_SERVICE_TOKEN")
         self._client_cls, self._file_box = _load_client()
@@ -195,7 +197,7 @@ class WechatyTransport:
         self._set_connected(False)
 
     def on_connection_change(self, listener: Callable[[bool], None]) -> None:
-        """Call ``listener(True/False)`` when sending becomes possible or impossible (e.g. to pump an outbox)."""
+        """Call ``listener(up)`` whenever sending becomes possible or impossible (e.g. to pump an outbox)."""
         self._listeners.append(listener)
 
     async def _run(self) -> None:
@@ -263,7 +265,9 @@ class WechatyTransport:
             elif event_type == EVENT_LOGIN:
                 await self._on_login(str(payload["contactId"]))
             elif event_type == EVENT_LOGOUT:
-                log.warning("WeChat account %s logged out of the gateway; sends wait", payload.get("contactId"))
+                log.warning(
+                    "WeChat account %s logged out of the gateway; sends wait", payload.get("contactId")
+                )
                 self._set_connected(False)
             elif event_type == EVENT_ERROR:
                 detail = payload.get("gerror") or payload.get("data") or raw
@@ -397,9 +401,8 @@ class WechatyTransport:
         if client is None or not self.connected.is_set():
             raise TransportUnavailable(f"WeChat gateway {self.endpoint} is not connected")
         try:
-            if message.kind in ("image", "file") and message.path:
-                if await self._send_file(client, message):
-                    return
+            if message.kind in ("image", "file") and message.path and await self._send_file(client, message):
+                return
             await client.message_send_text(message.chat_id, message.text, list(message.mentions))
         except asyncio.CancelledError:
             raise
@@ -413,7 +416,9 @@ class WechatyTransport:
         try:
             box = await asyncio.to_thread(self._file_box.from_file, message.path)
         except OSError as exc:
-            log.error("cannot read %s for %s: %s; sending the text instead", message.path, message.chat_id, exc)
+            log.error(
+                "cannot read %s for %s: %s; sending the text instead", message.path, message.chat_id, exc
+            )
             return False
         try:
             await client.message_send_file(message.chat_id, box)

@@ -83,7 +83,8 @@
   const buildMentionRe = () => {
     const names = [...new Set([...state.names.values(), botName])].sort((a, b) => b.length - a.length);
     const escaped = names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-    state.mentionRe = escaped.length ? new RegExp(`@(${escaped.join("|")})`, "g") : null;
+    // Known names first; otherwise any "@word" followed by a space, as the bot writes masked names (@李**).
+    state.mentionRe = new RegExp(`@(${escaped.join("|")})|@[^\\s@]+(?=\\s|$)`, "gu");
   };
 
   // Text with @mentions highlighted; the identity's own name stands out more.

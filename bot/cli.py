@@ -1,0 +1,168 @@
+"""The `tuanbot` command: run, replay, export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("tuanbot")
+
+
+def _transport(settings: Settings, name: str, engine: object, clock: object):  # type: ignore[no-untyped-def]
+    if name == "wechaty":
+        from bot.transports.wechaty import WechatyTransport
+
+        if not settings.wechaty.endpoint or not settings.wechaty.token:
+            raise ConfigError(
+                "wechaty transport needs an endpoint and a token: set WECHATY_PUPPET_SERVICE_ENDPOINT and "
+                "WECHATY_PUPPET_SERVICE_TOKEN (or wechaty.endpoint / wechaty.token in config.yaml)"
+            )
+        return WechatyTransport(
+            endpoint=settings.wechaty.endpoint,
+            token=settings.wechaty.token,
+            bot_names=(settings.bot_name,),
+            clock=clock,
+        )
+    from bot.transports.webchat.hub import WebGroup, WebMember
+    from bot.transports.webchat.server import WebChat
+    from bot.web_api import setup_campaign_routes
+
+    groups = [
+        WebGroup(g.id, g.name, tuple(WebMember(m.id, m.name) for m in g.members), g.leader)
+        for g in settings.groups
+    ]
+    return WebChat(
+        groups=groups,
+        bot_name=settings.bot_name,
+        clock=clock,  # type: ignore[arg-type]
+        host=settings.web.host,
+        port=settings.web.port,
+        media_dir=Path("data/media"),
+        setup_routes=setup_campaign_routes(engine, settings),  # type: ignore[arg-type]
+    )
+
+
+async def _run(settings: Settings, transport_name: str) -> None:
+    from bot.app import create_app
+    from bot.clock import SystemClock
+    from bot.store.db import make_engine
+
+    clock = SystemClock(settings.timezone)
+    engine = make_engine(settings.database_url)
+    transport = _transport(settings, transport_name, engine, clock)
+    app = create_app(settings, transport=transport, clock=clock, engine=engine)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with app:
+        where = getattr(transport, "url", None)
+        log.info("tuanbot is running on %s%s", transport.name, f" at {where}" if where else "")
+        if where:
+            print(f"团长助手已启动 / tuanbot is running: {where}", flush=True)
+        await stop.wait()
+    log.info("tuanbot stopped")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = load_settings(Path(args.config) if args.config else None)
+    if args.port is not None:
+        settings = settings.model_copy(update={"web": settings.web.model_copy(update={"port": args.port})})
+    asyncio.run(_run(settings, args.transport or settings.transport))
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from bot.replay import ScenarioError, replay
+
+    try:
+        events = asyncio.run(replay(Path(args.scenario), Path(args.db) if args.db else None))
+    except ScenarioError as exc:
+        print(f"replay: {exc}", file=sys.stderr)
+        return 2
+    for event in events:
+        if args.json:
+            if event.template is not None:
+                print(event.as_json())
+        else:
+            print(event.as_text())
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from bot.clock import SystemClock
+    from bot.groupbuy.exports import write_orders, write_sorting_list, write_supplier_list
+    from bot.reports import find_campaign, order_rows
+    from bot.store.db import make_engine
+
+    settings = load_settings(Path(args.config) if args.config else None)
+    url = f"sqlite:///{Path(args.db).resolve()}" if args.db else settings.database_url
+    if args.db and not Path(args.db).exists():
+        print(f"export: no database at {args.db}", file=sys.stderr)
+        return 2
+    engine = make_engine(url)
+    with Session(engine) as s:
+        campaign = find_campaign(s, args.campaign)
+        if campaign is None:
+            print("export: no such campaign" if args.campaign else "export: no campaign yet", file=sys.stderr)
+            return 2
+        rows = order_rows(s, campaign, SystemClock(settings.timezone).tz)
+    writers = {"orders": write_orders, "supplier": write_supplier_list, "sorting": write_sorting_list}
+    out = Path(args.output or f"data/exports/campaign-{campaign.id}-{args.kind}.{args.format}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    writers[args.kind](rows, out, args.format)
+    print(out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tuanbot", description="团长助手 — group-buy assistant")
+    parser.add_argument("--config", help="path to config.yaml (default: ./config.yaml or $TUANBOT_CONFIG)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start the bot")
+    run.add_argument("--transport", choices=["webchat", "wechaty"])
+    run.add_argument("--port", type=int, help="web chat port (overrides config)")
+    run.set_defaults(func=cmd_run)
+
+    rep = sub.add_parser("replay", help="play a scripted chat with a fake clock")
+    rep.add_argument("scenario")
+    rep.add_argument("--json", action="store_true", help="one JSON object per bot message")
+    rep.add_argument("--db", help="SQLite file to use and keep (default: a temporary one)")
+    rep.set_defaults(func=cmd_replay)
+
+    exp = sub.add_parser("export", help="export a campaign's orders")
+    exp.add_argument("--db", help="SQLite file (default: database_url from config)")
+    exp.add_argument("--campaign", type=int, help="campaign number (default: the latest)")
+    exp.add_argument("--format", choices=["csv", "xlsx"], required=True)
+    exp.add_argument("--kind", choices=["orders", "supplier", "sorting"], default="orders")
+    exp.add_argument("-o", "--output", help="output file")
+    exp.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"配置错误 / configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

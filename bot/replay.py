@@ -1,0 +1,192 @@
+"""`tuanbot replay`: play a scripted chat against the bot with a fake clock.
+
+The scenario format is a public interface (leaders rehearse campaigns with it):
+
+    start: 2026-12-05 09:00          # local time
+    timezone: Asia/Shanghai          # optional
+    groups:
+      幸福里1群: {leader: 王姐, admins: [小陈], members: [李阿姨, 张叔]}
+    steps:
+      - at: "18:00"                  # or "2026-12-06 18:00"
+      - advance: 30m                 # 45s, 30m, 2h, 1d
+      - chat: 幸福里1群
+        from: 王姐
+        say: 开团 ...
+      - private: 王姐
+        say: 统计
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from bot.groupbuy.timeparse import TimeParseError, parse_duration
+from bot.messages import OutboundMessage
+from bot.testing import Harness, build_harness, demo_settings, isolated_engine
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be played; the message names the step."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of the transcript: somebody (or the bot) said something at a time."""
+
+    time: datetime
+    chat: str | None
+    to: str | None
+    speaker: str
+    text: str
+    template: str | None = None
+    kind: str = "text"
+    path: str | None = None
+
+    def as_json(self) -> str:
+        return json.dumps(
+            {
+                "time": self.time.isoformat(),
+                "chat": self.chat,
+                "to": self.to,
+                "template": self.template,
+                "text": self.text,
+                "kind": self.kind,
+                "path": self.path,
+            },
+            ensure_ascii=False,
+        )
+
+    def as_text(self) -> str:
+        where = self.chat or f"私聊 {self.to or self.speaker}"
+        return f"[{self.time:%m-%d %H:%M:%S}] {where} · {self.speaker}: " + self.text.replace("\n", "\n    ")
+
+
+def _local(value: Any, tz: ZoneInfo, field: str) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    try:
+        return datetime.strptime(str(value).strip(), "%Y-%m-%d %H:%M").replace(tzinfo=tz)
+    except ValueError as exc:
+        raise ScenarioError(f"{field}: expected 'YYYY-MM-DD HH:MM', got {value!r}") from exc
+
+
+def load_scenario(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScenarioError(f"cannot read scenario {path}: {exc}") from exc
+    if not isinstance(data, dict) or "start" not in data or "groups" not in data:
+        raise ScenarioError("a scenario needs 'start', 'groups' and 'steps'")
+    return data
+
+
+class Player:
+    def __init__(self, scenario: dict[str, Any], harness: Harness, tz: ZoneInfo) -> None:
+        self.scenario = scenario
+        self.h = harness
+        self.tz = tz
+        self.names = {g.id: g.name for g in harness.settings.groups}
+        self.people = {m.id: m.name for g in harness.settings.groups for m in g.members}
+
+    def _bot_events(self, sent: list[OutboundMessage], times: list[datetime | None]) -> Iterator[Event]:
+        for message, when in zip(sent, times, strict=True):
+            assert when is not None
+            yield Event(
+                time=when.astimezone(self.tz),
+                chat=self.names.get(message.chat_id) if message.is_group else None,
+                to=None if message.is_group else self.people.get(message.chat_id, message.chat_id),
+                speaker="团长助手",
+                text=message.text,
+                template=message.template,
+                kind=message.kind,
+                path=message.path,
+            )
+
+    async def play(self) -> list[Event]:
+        events: list[Event] = []
+        for n, step in enumerate(self.scenario.get("steps") or [], 1):
+            before = len(self.h.transport.sent)
+            if not isinstance(step, dict):
+                raise ScenarioError(f"step {n}: expected a mapping")
+            if "at" in step:
+                await self.h.at(self._at(step["at"], n))
+            elif "advance" in step:
+                try:
+                    delta = parse_duration(str(step["advance"]))
+                except TimeParseError as exc:
+                    raise ScenarioError(f"step {n}: cannot read advance {step['advance']!r}") from exc
+                await self.h.advance(delta)
+            elif "chat" in step or "private" in step:
+                events.append(await self._say(step, n))
+            else:
+                raise ScenarioError(f"step {n}: expected one of at, advance, chat, private")
+            events.extend(self._bot_events(self.h.transport.sent[before:], self.h.transport.sent_at[before:]))
+        before = len(self.h.transport.sent)
+        await self.h.drain()
+        events.extend(self._bot_events(self.h.transport.sent[before:], self.h.transport.sent_at[before:]))
+        self.h.new()
+        return events
+
+    def _at(self, value: Any, n: int) -> datetime:
+        text = str(value).strip()
+        if re.fullmatch(r"\d{1,2}:\d{2}", text):
+            hh, mm = map(int, text.split(":"))
+            day = self.h.clock.now().astimezone(self.tz).date()
+            when = datetime.combine(day, time(hh, mm), tzinfo=self.tz)
+        else:
+            when = _local(value, self.tz, f"step {n}: at")
+        if when < self.h.clock.now():
+            raise ScenarioError(f"step {n}: at {text} is before the current time; use a full date")
+        return when
+
+    async def _say(self, step: dict[str, Any], n: int) -> Event:
+        text = str(step.get("say", ""))
+        private = "private" in step
+        who = str(step["private"] if private else step.get("from", ""))
+        group = None if private else str(step["chat"])
+        if not who or (group is not None and group not in self.names.values()):
+            raise ScenarioError(f"step {n}: unknown group {group!r} or missing 'from'")
+        mentions = tuple(name for name in self.people.values() if f"@{name}" in text)
+        now = self.h.clock.now().astimezone(self.tz)
+        await self.h.say(who, text, group=group, private=private, mentions=mentions)
+        return Event(time=now, chat=group, to=None, speaker=who, text=text)
+
+
+async def replay(path: Path, db: Path | None = None) -> list[Event]:
+    scenario = load_scenario(path)
+    tz = ZoneInfo(scenario.get("timezone") or "Asia/Shanghai")
+    start = _local(scenario["start"], tz, "start")
+    groups = scenario["groups"]
+    if not isinstance(groups, dict) or not groups:
+        raise ScenarioError("groups: expected a mapping of group name -> {leader, admins, members}")
+    for name, g in groups.items():
+        if not isinstance(g, dict) or "leader" not in g:
+            raise ScenarioError(f"groups.{name}: needs a leader")
+    if db is None:
+        import tempfile
+
+        tmp = tempfile.TemporaryDirectory()
+        url = f"sqlite:///{Path(tmp.name) / 'replay.db'}"
+    else:
+        tmp = None
+        url = f"sqlite:///{db.resolve()}"
+    # Real pacing defaults: a rehearsal shows when messages would really go out.
+    settings = demo_settings(groups, database_url=url, timezone=str(tz), pacing={})
+    try:
+        with isolated_engine(url) as engine:
+            harness = build_harness(settings, engine, start.astimezone(tz).replace(tzinfo=None))
+            async with harness.app:
+                harness.new()
+                return await Player(scenario, harness, tz).play()
+    finally:
+        if tmp is not None:
+            tmp.cleanup()

@@ -1,0 +1,59 @@
+"""Read-only JSON for the web page's campaign panel (GET /api/campaign)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from functools import partial
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.campaigns import current_campaign, items_of, latest_campaign, tally
+from bot.config import Settings
+from bot.groupbuy.money import yuan, yuan2
+from bot.groupbuy.privacy import mask_name
+
+STATUS = {"open": "进行中", "scheduled": "未开始", "closed": "已截团", "cancelled": "已取消"}
+
+
+def campaign_panel(engine: Engine, group_ids: list[str], mask: bool) -> dict[str, Any] | None:
+    with Session(engine) as s:
+        campaign = next((c for g in group_ids if (c := current_campaign(s, g))), None)
+        campaign = campaign or latest_campaign(s, group_ids)
+        if campaign is None or campaign.id is None:
+            return None
+        t = tally(s, campaign.id)
+        show = mask_name if mask else str
+        return {
+            "title": f"{campaign.title}（团号 {campaign.id}）",
+            "status": STATUS.get(campaign.status, campaign.status),
+            "items": [
+                {
+                    "name": i.name,
+                    "price": f"¥{yuan(i.price_fen)}/{i.unit}",
+                    "left": "不限" if i.stock is None else f"{max(i.stock - i.sold, 0)}{i.unit}",
+                }
+                for i in items_of(s, campaign.id)
+            ],
+            "lines": [
+                f"{line.follow_no}. {show(line.name)} " + " ".join(f"{n}{q}{u}" for n, q, u in line.items)
+                for line in t.lines
+            ]
+            + [f"共{len(t.lines)}人 ¥{yuan2(t.amount_fen)}"],
+        }
+
+
+def setup_campaign_routes(engine: Engine, settings: Settings) -> Any:
+    group_ids = [g.id for g in settings.groups]
+
+    async def handler(request: web.Request) -> web.Response:
+        data = await asyncio.to_thread(campaign_panel, engine, group_ids, settings.mask_names)
+        return web.json_response(data, dumps=partial(json.dumps, ensure_ascii=False))
+
+    def setup(app: web.Application) -> None:
+        app.router.add_get("/api/campaign", handler)
+
+    return setup
