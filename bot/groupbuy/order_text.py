@@ -62,6 +62,7 @@ _QTY = re.compile(
     rf"|(?P<onlyhalf>半)\s*(?P<hunit>{_UNIT})?)"
 )
 _MARK_CHARS = set("xX×*+")
+_QTY_START = frozenset("0123456789.【[(（xX×*+-半" + CN_NUMERAL_CHARS)  # where a quantity can begin
 
 # Filler verbs in front of what is ordered. Not when the next character makes it something else
 # (来了, 要不要, 买单, 订单, 来自).
@@ -256,7 +257,7 @@ def _tokenize(work: str, index: CatalogueIndex) -> list[_Tok]:
             tokens.append(_Tok("item", pos, end, gap_before=gap, item=item))
             pos, gap = end, False
             continue
-        match = None if work[pos].isspace() else _QTY.match(work, pos)
+        match = _QTY.match(work, pos) if work[pos] in _QTY_START else None
         if match and match.end() > pos and match.end() <= limit:
             tok = _quantity_token(match, work, pos, gap, tokens, span_at)
             if tok is not None:
