@@ -30,11 +30,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Run as modules: bench/scheduler.py would otherwise shadow the scheduler package.
 bench: install
-	$(BIN)/python bench/flash_sale.py
-	$(BIN)/python bench/jielong.py
-	$(BIN)/python bench/scheduler.py
-	$(BIN)/python bench/recap.py
+	$(BIN)/python -m bench.flash_sale
+	$(BIN)/python -m bench.jielong
+	$(BIN)/python -m bench.scheduler
+	$(BIN)/python -m bench.recap
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,6 +1,6 @@
 """Recap, poster and every export for one campaign of 100,000 order lines: seconds and peak memory.
 
-Run: .venv/bin/python bench/recap.py [--rows N] [--runs 3]
+Run: .venv/bin/python -m bench.recap [--rows N] [--runs 3]
 Goal: everything under 2 s and 300 MB.
 """
 

@@ -9,12 +9,17 @@ also writes its replies to the outbox, so a reply is never lost and never double
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -38,6 +43,16 @@ from scheduler.timers import APSTimer, Timer
 log = logging.getLogger(__name__)
 
 SEEN_LIMIT = 10_000
+BATCH = 64  # messages of one chat handled in one transaction at most
+RETRIES = 3
+
+
+@dataclass
+class _ChatQueue:
+    """Messages of one chat waiting to be handled, in arrival order."""
+
+    waiting: list[tuple[InboundMessage, asyncio.Future[None]]] = field(default_factory=list)
+    busy: bool = False
 
 
 class App:
@@ -63,7 +78,11 @@ class App:
         self.env = make_environment(clock.tz, mask_names=settings.mask_names)
         self.outbox = Outbox(engine, transport, clock, timer, Pacer(settings.pacing, rng), owner)
         self.timeline = TimelineRunner(self)
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._chats: dict[str, _ChatQueue] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Members already refreshed in the store: (group, id, name). Bounded by the groups' size.
+        self._known: set[tuple[str | None, str, str]] = set()
+        self._writer = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         self._seen: OrderedDict[str, None] = OrderedDict()
 
     # --- lifecycle -------------------------------------------------------------------
@@ -89,21 +108,45 @@ class App:
     # --- inbound ---------------------------------------------------------------------
 
     async def feed(self, message: InboundMessage) -> None:
-        """Entry point for transports. Returns once the message is handled."""
+        """Entry point for transports. Returns once the message is handled and its replies sent.
+
+        Messages of one chat queue up and are handled in order. Whatever queued while the
+        previous batch was in the database is handled next as one batch: one transaction
+        (one commit, one fsync) with a savepoint per message, so one bad message cannot
+        spoil its neighbours.
+        """
         if message.sender_id == self.settings.bot_id or self._already_seen(message.id):
             return
-        lock = self._locks.setdefault(message.chat_id, asyncio.Lock())
-        async with lock:
-            try:
-                replan = await asyncio.to_thread(self._handle, message)
-            except Exception:
-                log.exception("message %s in %s failed", message.id, message.chat_id)
-                return
-        if replan is None:
-            return
-        for campaign_id in replan:
-            await self.timeline.plan(campaign_id)
-        await self.outbox.pump()
+        chat = self._chats.setdefault(message.chat_id, _ChatQueue())
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        chat.waiting.append((message, done))
+        if not chat.busy:
+            chat.busy = True
+            task = asyncio.create_task(self._drain(chat))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        await done
+
+    async def _drain(self, chat: _ChatQueue) -> None:
+        batch: list[tuple[InboundMessage, asyncio.Future[None]]] = []
+        try:
+            while chat.waiting:
+                batch, chat.waiting = chat.waiting[:BATCH], chat.waiting[BATCH:]
+                replan = await asyncio.to_thread(self._handle_batch, [m for m, _ in batch])
+                for campaign_id in replan:
+                    await self.timeline.plan(campaign_id)
+                await self.outbox.pump()
+                for _, done in batch:
+                    done.set_result(None)
+                batch = []
+        except Exception:
+            log.exception("chat queue failed")
+        finally:
+            chat.busy = False
+            for _, done in [*batch, *chat.waiting]:
+                if not done.done():
+                    done.set_result(None)
+            chat.waiting = []
 
     def _already_seen(self, message_id: str) -> bool:
         if message_id in self._seen:
@@ -113,72 +156,110 @@ class App:
             self._seen.popitem(last=False)
         return False
 
-    def _handle(self, message: InboundMessage) -> set[int] | None:
-        """Route one message inside one transaction. None: nothing was done."""
-        group_id = message.chat_id if message.is_group else None
-        with Session(self.engine, expire_on_commit=False) as s:
-            if message.kind != "text":
-                return self._handle_event(s, message)
-            ctx = Ctx(
-                message=message,
-                session=s,
-                settings=self.settings,
-                clock=self.clock,
-                rng=self.rng,
-                level=level_in(s, group_id, message.sender_id),
-                invocation=match_command(message.text),
-                group_id=group_id,
-            )
-            for route in self.routes:
-                if route.scope == "group" and not message.is_group:
-                    continue
-                if route.scope == "private" and message.is_group:
-                    continue
-                try:
-                    args = route.trigger(ctx)
-                except UsageError as err:
-                    return self._answer(s, message, [self._usage(err)])
-                if args is None:
-                    continue
-                if ctx.level < route.level:
-                    return self._answer(s, message, [Reply.of("common/refused", level=int(route.level))])
-                return self._run(s, ctx, route, args)
-            return None
+    def _handle_batch(self, messages: list[InboundMessage]) -> set[int]:
+        """Handle messages in one transaction; returns the campaigns to plan again."""
+        replan: set[int] = set()
+        # SQLite has one writer: queue for it here rather than in its sleeping busy handler.
+        with self._writer, Session(self.engine, expire_on_commit=False) as s:
+            for message in messages:
+                changed = self._handle_retrying(s, message)
+                if changed is None:
+                    self._forget(message)
+                else:
+                    replan |= changed
+            try:
+                s.commit()
+            except Exception:
+                for message in messages:
+                    self._forget(message)
+                raise
+        return replan
 
-    def _handle_event(self, s: Session, message: InboundMessage) -> set[int] | None:
+    def _handle_retrying(self, s: Session, message: InboundMessage) -> set[int] | None:
+        """One message in its own savepoint. None: it failed and left no trace."""
+        for attempt in range(1, RETRIES + 1):
+            try:
+                with s.begin_nested():
+                    return self._handle(s, message)
+            except IntegrityError:
+                # Another process inserted the same member or order row first; now that it
+                # is committed, another try sees it.
+                if attempt == RETRIES:
+                    log.exception("message %s in %s failed", message.id, message.chat_id)
+            except Exception:
+                log.exception("message %s in %s failed", message.id, message.chat_id)
+                return None
+        return None
+
+    def _forget(self, message: InboundMessage) -> None:
+        """A failed message's member refresh was rolled back: do it again next time."""
+        group_id = message.chat_id if message.is_group else None
+        self._known.discard((group_id, message.sender_id, message.sender_name))
+
+    def _handle(self, s: Session, message: InboundMessage) -> set[int]:
+        """Route one message. Returns the campaigns whose timeline changed."""
+        if message.kind != "text":
+            return self._handle_event(s, message)
+        group_id = message.chat_id if message.is_group else None
+        ctx = Ctx(
+            message=message,
+            session=s,
+            settings=self.settings,
+            clock=self.clock,
+            rng=self.rng,
+            level=level_in(s, group_id, message.sender_id),
+            invocation=match_command(message.text),
+            group_id=group_id,
+        )
+        for route in self.routes:
+            if (route.scope == "group" and not message.is_group) or (
+                route.scope == "private" and message.is_group
+            ):
+                continue
+            try:
+                args = route.trigger(ctx)
+            except UsageError as err:
+                self._enqueue(s, [self._usage(err)], message)
+                return set()
+            if args is None:
+                continue
+            if ctx.level < route.level:
+                self._enqueue(s, [Reply.of("common/refused", level=int(route.level))], message)
+                return set()
+            return self._run(s, ctx, route, args)
+        return set()
+
+    def _handle_event(self, s: Session, message: InboundMessage) -> set[int]:
         """Joins and leaves: keep membership right, then let routes react (welcome)."""
         ctx = Ctx(message, s, self.settings, self.clock, self.rng, Level.MEMBER, None, message.chat_id)
         for route in self.routes:
             args = route.trigger(ctx)
             if args is not None:
                 return self._run(s, ctx, route, args)
-        return None
+        return set()
 
-    def _run(self, s: Session, ctx: Ctx, route: Route, args: Any) -> set[int] | None:
+    def _run(self, s: Session, ctx: Ctx, route: Route, args: Any) -> set[int]:
         message = ctx.message
-        if route.writes:
-            s.add(ProcessedMessage(id=message.id, at=self.clock.now()))
-            try:
-                s.flush()
-            except IntegrityError:
-                s.rollback()
-                log.info("message %s already handled; dropped", message.id)
-                return None
-        touch_member(s, ctx.group_id, message.sender_id, message.sender_name, self.clock.now())
+        if route.writes and not self._mark_processed(s, message):
+            log.info("message %s already handled; dropped", message.id)
+            return set()
+        known = (ctx.group_id, message.sender_id, message.sender_name)
+        if known not in self._known:
+            touch_member(s, ctx.group_id, message.sender_id, message.sender_name, self.clock.now())
+            self._known.add(known)
         try:
-            replies = _as_list(route.handler(ctx, args))
+            with s.begin_nested():
+                replies = _as_list(route.handler(ctx, args))
         except UsageError as err:
-            s.rollback()
-            return self._answer(s, message, [self._usage(err)])
+            replies = [self._usage(err)]  # the handler's changes were rolled back with its savepoint
         self._enqueue(s, replies, message)
-        s.commit()
         return ctx.replan
 
-    def _answer(self, s: Session, message: InboundMessage, replies: list[Reply]) -> set[int]:
-        """Reply without changing anything else (refusals, usage)."""
-        self._enqueue(s, replies, message)
-        s.commit()
-        return set()
+    def _mark_processed(self, s: Session, message: InboundMessage) -> bool:
+        """Record the message id; False when it was handled before (a redelivery)."""
+        dialect = {"sqlite": sqlite_insert, "postgresql": pg_insert}[self.engine.dialect.name]
+        stmt = dialect(ProcessedMessage).values(id=message.id, at=self.clock.now()).on_conflict_do_nothing()
+        return s.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
 
     def _usage(self, err: UsageError) -> Reply:
         return Reply(f"usage/{err.key}", dict(err.data))

@@ -54,12 +54,30 @@ def closed(s: Session, campaign: Campaign, settings: Settings, now: datetime) ->
     result = close_campaign(s, campaign, now, settings.orders.on_failure)
     if result is None:
         return []
-    return to_groups(
+    # 阶梯价 is settled before the tally so every total below uses the settled prices.
+    from bot.timeline_stock import settle_tiers
+
+    settled = settle_tiers(s, campaign) if result.succeeded else []
+    final = tally(s, campaign.id)
+    replies = to_groups(
         s,
         campaign,
         "campaign/closed",
         must_send=True,
         result=result,
-        tally=tally(s, campaign.id),
+        tally=final,
         on_failure=settings.orders.on_failure,
     )
+    if settled:
+        replies += to_groups(s, campaign, "timeline/tier_settled", must_send=True, settled=settled)
+    # The totals go to the leader privately as well.
+    replies.append(
+        Reply(
+            "timeline/close_leader",
+            {"campaign": campaign, "result": result, "tally": final, "settled": settled},
+            chat_id=campaign.created_by,
+            private=True,
+            must_send=True,
+        )
+    )
+    return replies

@@ -1,4 +1,4 @@
-"""The `tuanbot` command: run, replay, export."""
+"""The `tuanbot` command: run, replay, export, members."""
 
 from __future__ import annotations
 
@@ -123,6 +123,31 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_members(args: argparse.Namespace) -> int:
+    """The leader's member history (回头客, silent members, RFM), as the private 会员 command shows it."""
+    from sqlmodel import Session, select
+
+    from bot.clock import SystemClock
+    from bot.member_history import group_names, history_for
+    from bot.render import make_environment, render
+    from bot.store.db import make_engine
+    from bot.store.models import Group
+
+    settings = load_settings(Path(args.config) if args.config else None)
+    if args.db and not Path(args.db).exists():
+        print(f"members: no database at {args.db}", file=sys.stderr)
+        return 2
+    url = f"sqlite:///{Path(args.db).resolve()}" if args.db else settings.database_url
+    clock = SystemClock(settings.timezone)
+    with Session(make_engine(url)) as s:
+        groups = [args.group] if args.group else list(s.exec(select(Group.id)))
+        history = history_for(s, groups, clock.now())
+        names = group_names(s, groups)
+    env = make_environment(clock.tz, mask_names=False)
+    print(render(env, "members/report", {"history": history, "groups": names}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tuanbot", description="团长助手 — group-buy assistant")
     parser.add_argument("--config", help="path to config.yaml (default: ./config.yaml or $TUANBOT_CONFIG)")
@@ -147,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--kind", choices=["orders", "supplier", "sorting"], default="orders")
     exp.add_argument("-o", "--output", help="output file")
     exp.set_defaults(func=cmd_export)
+
+    mem = sub.add_parser("members", help="member history: repeat buyers, silent members, RFM segments")
+    mem.add_argument("--db", help="SQLite file (default: database_url from config)")
+    mem.add_argument("--group", help="one group id (default: every group)")
+    mem.set_defaults(func=cmd_members)
     return parser
 
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from enum import IntEnum
 
-from bot.groupbuy.numerals import parse_quantity
+from bot.groupbuy.numerals import parse_int, parse_quantity
 
 
 class Level(IntEnum):
@@ -45,6 +45,26 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("cancel_order", ("取消", "不要了", "退单"), Level.MEMBER, strict=False),
     CommandSpec("change", ("改", "修改", "改成"), Level.MEMBER, strict=False),
     CommandSpec("my_orders", ("我的订单", "查订单", "查单", "我的"), Level.MEMBER, strict=False),
+    # The campaign timeline (issue 4): leader's view and edits, rain grabs, payments.
+    CommandSpec("timeline", ("时间线", "时间表", "日程"), Level.ADMIN),
+    CommandSpec("timeline_skip", ("跳过",), Level.ADMIN, strict=False),
+    CommandSpec("timeline_move", ("改期", "移动"), Level.ADMIN, strict=False),
+    CommandSpec("grab", ("抢",), Level.MEMBER, strict=False, scope="group"),
+    CommandSpec("mark_paid", ("收款", "确认收款"), Level.ADMIN, strict=False),
+    CommandSpec(
+        "report_paid", ("已付款", "已付", "付了", "已转账"), Level.MEMBER, strict=False, scope="group"
+    ),
+    # After the sale (issue 5): recap, pickup, after-sales, ratings, member history.
+    CommandSpec("recap", ("战报", "复盘"), Level.ADMIN),
+    CommandSpec("verify", ("核销",), Level.ADMIN),
+    CommandSpec("pickup_remind", ("取货提醒", "提醒取货"), Level.LEADER),
+    CommandSpec("not_collected", ("未取货", "没取货"), Level.LEADER),
+    CommandSpec("support", ("售后",), Level.MEMBER),
+    CommandSpec("rate", ("评价",), Level.MEMBER, strict=False),
+    CommandSpec("members", ("会员",), Level.LEADER, strict=False, scope="private"),
+    # WeChat 接龙 (issue 3): the leader decides lines that touch someone else's entry.
+    CommandSpec("jielong_confirm", ("确认",), Level.LEADER, strict=False),
+    CommandSpec("jielong_reject", ("拒绝",), Level.LEADER, strict=False),
 )
 
 _BY_WORD = sorted(((w, spec) for spec in COMMANDS for w in spec.words), key=lambda p: -len(p[0]))
@@ -124,3 +144,155 @@ def parse_campaign_ref(rest: str, key: str) -> int | None:
     if rest.isdigit():
         return int(rest)
     raise UsageError(key)
+
+
+# --- timeline, red packets and payments (issue 4) ------------------------------------------
+
+_TL_NUM = r"(\d+|[零一二两三四五六七八九十]+)"
+_TL_UNIT = r"(小时|个小时|分钟|分)"
+_TL_WORDS: tuple[tuple[str, str], ...] = (
+    (r"预热", "preheat"),
+    (r"红包雨?(开始)?", "rain_start"),
+    (r"(开团|开始|开抢)", "open"),
+    (r"(截团|结团|截单)", "close"),
+    (r"(销售)?播报", "sales"),
+)
+_TL_PAY = re.compile(rf"^催付{_TL_NUM}?$")
+_TL_COUNTDOWN = re.compile(rf"^倒计时{_TL_NUM}{_TL_UNIT}?$")
+_TL_BEFORE_OPEN = re.compile(rf"^(开团前|提前){_TL_NUM}{_TL_UNIT}(提醒)?$")
+_TL_LAST_CALL = re.compile(rf"^(最后|截团前){_TL_NUM}{_TL_UNIT}(提醒)?$")
+
+
+@dataclass(frozen=True)
+class TimelineRef:
+    """Which timeline post a leader means: a kind (and its minutes), or a number from 时间线."""
+
+    kinds: tuple[str, ...] = ()
+    slot: str | None = None
+    index: int | None = None
+
+
+def _tl_minutes(num: str, unit: str | None) -> int | None:
+    n = parse_int(num)
+    if n is None or n <= 0:
+        return None
+    return n * 60 if unit and "时" in unit else n
+
+
+def parse_timeline_ref(text: str) -> TimelineRef | None:
+    """``预热`` ``倒计时5分钟`` ``开团前1小时`` ``最后30分钟`` ``红包雨`` ``催付2`` or a row number ``3``."""
+    text = "".join(text.split())
+    if not text:
+        return None
+    if text.isdigit():
+        return TimelineRef(index=int(text))
+    for pattern, kind in _TL_WORDS:
+        if re.fullmatch(pattern, text):
+            return TimelineRef((kind,), "0")
+    if m := _TL_PAY.match(text):
+        n = parse_int(m.group(1)) if m.group(1) else None
+        return TimelineRef(("pay",), None if n is None else str(n))
+    if m := _TL_COUNTDOWN.match(text):
+        minutes = _tl_minutes(m.group(1), m.group(2))
+        return None if minutes is None else TimelineRef(("countdown",), str(minutes))
+    if m := _TL_BEFORE_OPEN.match(text):
+        minutes = _tl_minutes(m.group(2), m.group(3))
+        return None if minutes is None else TimelineRef(("remind_open", "countdown"), str(minutes))
+    if m := _TL_LAST_CALL.match(text):
+        minutes = _tl_minutes(m.group(2), m.group(3))
+        return None if minutes is None else TimelineRef(("last_call",), str(minutes))
+    return None
+
+
+def split_move(rest: str) -> tuple[TimelineRef, str] | None:
+    """``改期 倒计时5分钟 19:56`` -> (the post, the time text); None when it does not read."""
+    tokens = rest.split()
+    for k in range(1, len(tokens)):
+        ref = parse_timeline_ref(" ".join(tokens[:k]))
+        if ref is not None:
+            return ref, " ".join(tokens[k:])
+    return None
+
+
+@dataclass(frozen=True)
+class PaidArgs:
+    follow_nos: tuple[int, ...] = ()
+    everyone: bool = False
+
+
+def parse_mark_paid(rest: str, mentions: tuple[str, ...]) -> PaidArgs | None:
+    """``收款 12`` / ``收款 3 5 8`` / ``收款 @张三`` / ``收款 全部``; None when it is not a 收款 command."""
+    words = rest.replace("，", " ").replace(",", " ").replace("、", " ").split()
+    if mentions:
+        return PaidArgs()
+    if words in (["全部"], ["所有"], ["全部人"]):
+        return PaidArgs(everyone=True)
+    nos = [w.lstrip("#").removesuffix("号") for w in words]
+    if nos and all(n.isdigit() for n in nos):
+        return PaidArgs(tuple(int(n) for n in nos))
+    return None
+
+
+_BARE = set(" !！~～。.啊呀了红包")
+
+
+def is_bare(rest: str) -> bool:
+    """A short command word said on its own (抢 / 抢！ / 已付款了), not the start of a sentence."""
+    return all(ch in _BARE for ch in rest)
+
+
+# --- after the sale (issue 5) ---------------------------------------------------------------
+
+_PICKUP_CODE = re.compile(r"^#?\s*(\d{4,8})$")
+
+
+def parse_pickup_code(rest: str) -> str:
+    """``核销 0427`` -> "0427"; anything else is a usage error."""
+    match = _PICKUP_CODE.match(rest.strip())
+    if match is None:
+        raise UsageError("verify")
+    return match.group(1)
+
+
+@dataclass(frozen=True)
+class TicketAnswer:
+    ticket_id: int
+    answer: str
+
+
+_TICKET_ANSWER = re.compile(r"^#?\s*(\d{1,9})(?:号)?\s+(.+)$", re.S)
+
+
+def parse_ticket_answer(rest: str) -> TicketAnswer | None:
+    """``售后 12 已补发`` / ``售后 #12 退款 5`` from the leader; None when it is not an answer."""
+    match = _TICKET_ANSWER.match(rest.strip())
+    if match is None:
+        return None
+    return TicketAnswer(int(match.group(1)), match.group(2).strip())
+
+
+# --- WeChat 接龙 confirmations (issue 3) ------------------------------------------------------
+
+_DECISION = re.compile(
+    r"^#?\s*(?P<nos>\d{1,9}(?:\s*号)?(?:\s*[,，、\s]\s*#?\d{1,9}(?:\s*号)?)*)(?:\s+(?P<who>.*))?$"
+)
+
+
+@dataclass(frozen=True)
+class DecisionArgs:
+    """``确认 12`` / ``确认 12 13`` / ``确认 12 张叔`` (whose line it is) / ``拒绝 12``."""
+
+    numbers: tuple[int, ...]
+    member: str | None = None  # a name for an unattributed line
+
+
+def parse_decision(rest: str) -> DecisionArgs | None:
+    """None when the words after 确认/拒绝 hold no report number (「确认一下几点到」 is chit-chat)."""
+    match = _DECISION.match(rest.strip())
+    if match is None:
+        return None
+    numbers = tuple(dict.fromkeys(int(n) for n in re.findall(r"\d+", match.group("nos"))))
+    who = (match.group("who") or "").strip().lstrip("@").strip() or None
+    if who is not None and len(numbers) > 1:
+        return None  # one name names the author of one line
+    return DecisionArgs(numbers, who)

@@ -15,6 +15,7 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from bot.pickup import pickup_code
 from bot.store.models import Campaign, Item, Order, OrderLine, OrderStatus
 
 
@@ -136,11 +137,13 @@ def change_order(
             )
             continue
         if order is None:
+            follow_no = _next_follow_no(s, campaign.id)
             order = Order(
                 campaign_id=campaign.id,
                 member_id=member_id,
                 group_id=group_id,
-                follow_no=_next_follow_no(s, campaign.id),
+                follow_no=follow_no,
+                pickup_code=pickup_code(campaign, follow_no),
                 created_at=now,
                 updated_at=now,
             )

@@ -16,11 +16,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.messages import OutboundMessage
 from bot.pacing import Pacer
+from bot.store.db import reader
 from bot.store.models import OutboxMessage
 from bot.transports.base import Transport, TransportUnavailable
 from scheduler.timers import Timer
@@ -65,6 +66,9 @@ def _merge(rows: list[OutboxMessage], limit: int) -> list[OutboxMessage]:
 
 
 class Outbox:
+    """Delivers this instance's outbox rows. Rows are read once (by id cursor) into per-chat
+    queues; a pump run sends what pacing allows and marks the sent rows in one UPDATE."""
+
     def __init__(
         self,
         engine: Engine,
@@ -82,28 +86,42 @@ class Outbox:
         self.owner = owner
         self._lock = asyncio.Lock()
         self._wake_at: datetime | None = None
+        self._cursor = 0  # highest row id already taken into the queues
+        self._queues: dict[str, list[OutboxMessage]] = {}
 
     def pending(self) -> list[OutboxMessage]:
-        with Session(self.engine) as s:
+        """Every row of this instance not yet sent (the store's view, for start-up and tests)."""
+        return self._read(after=0)
+
+    def _read(self, after: int) -> list[OutboxMessage]:
+        with Session(reader(self.engine)) as s:
             stmt = (
                 select(OutboxMessage)
-                .where(OutboxMessage.owner == self.owner, OutboxMessage.sent_at.is_(None))  # type: ignore[union-attr]
-                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+                .where(
+                    OutboxMessage.owner == self.owner,
+                    OutboxMessage.sent_at.is_(None),  # type: ignore[union-attr]
+                    col(OutboxMessage.id) > after,
+                )
+                .order_by(col(OutboxMessage.id))
             )
             return list(s.exec(stmt))
 
     async def pump(self) -> None:
         """Send everything pacing allows now; schedule a wake-up for the rest."""
         async with self._lock:
-            await self._pump()
+            for row in await asyncio.to_thread(self._read, self._cursor):
+                self._queues.setdefault(row.chat_id, []).append(row)
+                self._cursor = max(self._cursor, row.id or 0)
+            sent: list[int] = []
+            try:
+                await self._send_queued(sent)
+            finally:
+                if sent:
+                    await asyncio.to_thread(self._mark_sent, sent, self.clock.now())
 
-    async def _pump(self) -> None:
-        rows = await asyncio.to_thread(self.pending)
-        by_chat: dict[str, list[OutboxMessage]] = {}
-        for row in rows:
-            by_chat.setdefault(row.chat_id, []).append(row)
+    async def _send_queued(self, sent: list[int]) -> None:
         next_wake: datetime | None = None
-        for chat_id, queue in by_chat.items():
+        for chat_id, queue in self._queues.items():
             while queue:
                 now = self.clock.now()
                 ready = self.pacer.ready_at(chat_id, now)
@@ -116,22 +134,23 @@ class Outbox:
                 try:
                     await self.transport.send(_outbound(batch))
                 except TransportUnavailable:
-                    log.warning("transport unavailable; %d message(s) wait in the outbox", len(rows))
+                    waiting = sum(len(q) for q in self._queues.values())
+                    log.warning("transport unavailable; %d message(s) wait in the outbox", waiting)
                     self._schedule(self.clock.now() + RETRY_AFTER)
                     return
                 self.pacer.take(chat_id, now)
-                await asyncio.to_thread(self._mark_sent, [r.id for r in batch], now)
+                sent.extend(r.id for r in batch if r.id is not None)
                 del queue[: len(batch)]
         if next_wake is not None:
             self._schedule(next_wake)
 
-    def _mark_sent(self, ids: list[int | None], now: datetime) -> None:
+    def _mark_sent(self, ids: list[int], now: datetime) -> None:
         with Session(self.engine) as s:
-            s.exec(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(sent_at=now))  # type: ignore[call-overload,union-attr]
+            s.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(sent_at=now))  # type: ignore[call-overload]
             s.commit()
 
     def _schedule(self, when: datetime) -> None:
-        if self._wake_at is not None and self._wake_at <= when and self._wake_at > self.clock.now():
+        if self._wake_at is not None and self.clock.now() < self._wake_at <= when:
             return
         self._wake_at = when
         self.timer.call_at(f"outbox:{self.owner}", when, self.pump)

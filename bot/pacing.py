@@ -2,7 +2,8 @@
 
 Real accounts are restricted at about 60 sends in 90 seconds. Every send takes a token
 from its chat's bucket and from the account's bucket; a chat also waits a little random
-jitter after each send so the bot never looks like a machine gun.
+jitter after each send (on top of any wait for the next token) so the bot never looks like
+a machine gun. With the defaults an account sends at most 10 + 45 = 55 in any 90 s.
 """
 
 from __future__ import annotations
@@ -69,5 +70,8 @@ class Pacer:
     def take(self, chat_id: str, now: datetime) -> None:
         self._bucket(chat_id).tokens -= 1
         self._account_bucket().tokens -= 1
-        jitter = self.rng.uniform(0, self.config.jitter_seconds)
-        self._not_before[chat_id] = now + timedelta(seconds=jitter)
+        # Jitter comes on top of any wait for the next token, so even a steady stream has no
+        # fixed beat (a flood would otherwise go out exactly every 60/rate seconds).
+        refill = max(self._bucket(chat_id).wait(now), self._account_bucket().wait(now))
+        jitter = timedelta(seconds=self.rng.uniform(0, self.config.jitter_seconds))
+        self._not_before[chat_id] = now + refill + jitter

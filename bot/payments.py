@@ -28,11 +28,15 @@ class Due:
 
 def unpaid(s: Session, campaign_id: int) -> dict[str, list[Due]]:
     """Unpaid active orders by group, in follow-number order."""
-    amounts = {line.follow_no: max(line.amount_fen - line.coupon_fen, 0) for line in tally(s, campaign_id).lines}
+    amounts = {
+        line.follow_no: max(line.amount_fen - line.coupon_fen, 0) for line in tally(s, campaign_id).lines
+    }
     stmt = (
         select(Order, Member)
         .join(Member, col(Member.id) == col(Order.member_id))
-        .where(Order.campaign_id == campaign_id, Order.status == OrderStatus.ACTIVE, col(Order.paid).is_(False))
+        .where(
+            Order.campaign_id == campaign_id, Order.status == OrderStatus.ACTIVE, col(Order.paid).is_(False)
+        )
         .order_by(col(Order.follow_no))
     )
     out: dict[str, list[Due]] = {}
@@ -92,7 +96,11 @@ def _orders(s: Session, campaign_id: int) -> list[tuple[Order, Member]]:
 
 
 def mark_paid(
-    s: Session, campaign_id: int, *, follow_nos: tuple[int, ...] = (), member_ids: tuple[str, ...] = (),
+    s: Session,
+    campaign_id: int,
+    *,
+    follow_nos: tuple[int, ...] = (),
+    member_ids: tuple[str, ...] = (),
     everyone: bool = False,
 ) -> Marked:
     """收款: mark orders paid. Nothing changes when any reference is unknown."""

@@ -37,17 +37,13 @@ class RainState(StrEnum):
 
 
 def rain_state(s: Session, campaign_id: int) -> RainState:
-    keys = set(
-        s.exec(
-            select(SentNotice.key).where(
-                col(SentNotice.key).in_([f"campaign:{campaign_id}:rain_start:0", f"campaign:{campaign_id}:rain_end:0"]),
-                SentNotice.kind != "skipped",
-            )
-        )
+    start, end = f"campaign:{campaign_id}:rain_start:0", f"campaign:{campaign_id}:rain_end:0"
+    kinds = dict(
+        s.exec(select(SentNotice.key, SentNotice.kind).where(col(SentNotice.key).in_([start, end]))).all()
     )
-    if f"campaign:{campaign_id}:rain_end:0" in keys:
+    if end in kinds or kinds.get(start) == "skipped":
         return RainState.OVER
-    if f"campaign:{campaign_id}:rain_start:0" in keys:
+    if start in kinds:
         return RainState.ON
     return RainState.NOT_STARTED
 
@@ -105,7 +101,9 @@ def claim_coupons(s: Session, campaign_id: int, member_id: str) -> int:
     packets = list(
         s.exec(
             select(RainPacket).where(
-                RainPacket.campaign_id == campaign_id, RainPacket.member_id == member_id, col(RainPacket.applied).is_(False)
+                RainPacket.campaign_id == campaign_id,
+                RainPacket.member_id == member_id,
+                col(RainPacket.applied).is_(False),
             )
         )
     )
@@ -133,9 +131,13 @@ def rain_result(s: Session, campaign_id: int) -> RainResult | None:
     if not packets:
         return None
     taken = sorted((p for p in packets if p.member_id), key=lambda p: (p.grabbed_at, p.position))
-    names = {m.id: m.name for m in s.exec(select(Member).where(col(Member.id).in_([p.member_id for p in taken])))}
+    names = {
+        m.id: m.name for m in s.exec(select(Member).where(col(Member.id).in_([p.member_id for p in taken])))
+    }
     grabs = [(names.get(p.member_id or "", p.member_id or ""), p.amount_fen) for p in taken]
     # 手气最佳: the largest amount; the earlier grab wins a tie.
     best = max(grabs, key=lambda g: g[1]) if grabs else None
     left = [p for p in packets if not p.member_id]
-    return RainResult(grabs, best, len(left), sum(p.amount_fen for p in left), sum(p.amount_fen for p in packets))
+    return RainResult(
+        grabs, best, len(left), sum(p.amount_fen for p in left), sum(p.amount_fen for p in packets)
+    )

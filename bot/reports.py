@@ -21,8 +21,11 @@ def order_rows(s: Session, campaign: Campaign, tz: ZoneInfo) -> list[OrderRow]:
         .where(Order.campaign_id == campaign.id, Order.status == OrderStatus.ACTIVE)
         .order_by(col(Order.follow_no), col(Item.position))
     )
-    rows = []
+    rows: list[OrderRow] = []
     for order, line, item, member, group in s.exec(stmt):
+        # Coupons and refunds belong to the order: carry them on its first line only, so
+        # sums over lines count them once.
+        first_line = not rows or rows[-1].follow_no != order.follow_no
         price = item.settled_price_fen or line.unit_price_fen
         created = line.created_at or order.created_at
         assert created is not None
@@ -42,8 +45,8 @@ def order_rows(s: Session, campaign: Campaign, tz: ZoneInfo) -> list[OrderRow]:
                 ordered_at=created.astimezone(tz),
                 room=order.room,
                 phone=member.phone,
-                coupon_fen=order.coupon_fen,
-                refund_fen=order.refund_fen,
+                coupon_fen=order.coupon_fen if first_line else 0,
+                refund_fen=order.refund_fen if first_line else 0,
                 group_name=group.name,
                 pickup_code=order.pickup_code,
                 original_price_fen=item.original_price_fen,

@@ -7,7 +7,7 @@ Per-group overrides live under ``timeline.groups.<group id>`` and take any top-l
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -70,6 +70,8 @@ class TimelineConfig(_Strict):
     last_call_minutes: tuple[int, ...] = (120, 30)
     # 仅剩N件 when remaining stock falls to this share of the stock.
     low_stock_ratio: float = Field(default=0.2, gt=0, lt=1)
+    # Stock crossings are posted this long after the order, so close ones share one message.
+    stock_post_delay_seconds: int = Field(default=5, ge=0, le=300)
     # How long the bot's own red-packet rain lasts.
     rain_minutes: int = Field(default=3, ge=1, le=60)
     # How often each process looks for campaigns another process created or changed.
@@ -92,8 +94,14 @@ class TimelineConfig(_Strict):
             try:
                 self.for_group(group_id)
             except ValidationError as exc:
-                raise ValueError(f"groups.{group_id}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from exc
+                raise ValueError(
+                    f"groups.{group_id}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
+                ) from exc
         return self
+
+    @property
+    def rain_timedelta(self) -> timedelta:
+        return timedelta(minutes=self.rain_minutes)
 
     def for_group(self, group_id: str | None) -> TimelineConfig:
         override = self.groups.get(group_id or "")

@@ -1,14 +1,15 @@
 """Live stock for the timeline: item views for countdowns, 仅剩N件 / 售罄 broadcasts, 阶梯价 settlement.
 
 The low-stock broadcast fires once per crossing: a ``StockWatch`` row remembers whether the
-item is below its line; it re-arms when stock comes back (a cancellation or 加库存). It runs
-inside the order's own transaction, and the order book's conditional UPDATE on the item row
-serialises writers of one item, so two processes never both announce one crossing.
+item is below its line; it re-arms when stock comes back (a cancellation or 加库存). Crossings
+are noted inside the order's own transaction (the order book's conditional UPDATE on the item
+row serialises writers of one item) and posted by a timeline job, exactly once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -16,7 +17,7 @@ from sqlmodel import Session, col, select
 from bot.broadcasts import to_groups
 from bot.campaigns import items_of
 from bot.messages import Reply
-from bot.store.models import Campaign, Item, Order, OrderLine, OrderStatus
+from bot.store.models import Campaign, Item, Order, OrderLine, OrderStatus, SentNotice
 from bot.store.models_timeline import StockWatch
 
 
@@ -44,9 +45,16 @@ def _is_low(item: Item, ratio: float) -> bool:
     return 0 < remaining <= item.stock * ratio
 
 
-def stock_broadcasts(s: Session, campaign: Campaign, item_ids: list[int], ratio: float) -> list[Reply]:
-    """Group posts for items that just crossed their low-stock line or sold out."""
-    replies: list[Reply] = []
+def note_stock_crossings(
+    s: Session, campaign: Campaign, item_ids: list[int], ratio: float, now: datetime, delay: timedelta
+) -> bool:
+    """Record items that just crossed their low-stock line or sold out, and book a stock post.
+
+    The post is a timeline job (``stock:<n>``) shortly after, so crossings close together share
+    one message and the buyer's own reply comes first. True when a post was booked or extended.
+    """
+    assert campaign.id is not None
+    crossed = False
     for item_id in dict.fromkeys(item_ids):
         item = s.get(Item, item_id)
         if item is None or item.stock is None:
@@ -57,13 +65,44 @@ def stock_broadcasts(s: Session, campaign: Campaign, item_ids: list[int], ratio:
         low = _is_low(item, ratio)
         if low and not watch.low:
             watch.crossings += 1
-            replies += to_groups(s, campaign, "timeline/low_stock", item=item, remaining=remaining)
+            watch.announce_low = crossed = True
         if remaining == 0 and not watch.sold_out:
-            replies += to_groups(s, campaign, "timeline/sold_out", item=item)
+            watch.announce_sold_out = crossed = True
         watch.low = low
         watch.sold_out = remaining == 0
         s.add(watch)
-    return replies
+    if not crossed:
+        return False
+    options = dict(campaign.options or {})
+    post = options.get("stock_post")
+    seq = int(post["seq"]) if post else 0
+    fired = post is not None and s.get(SentNotice, f"campaign:{campaign.id}:stock:{seq}") is not None
+    if post is None or fired:
+        options["stock_post"] = {"seq": seq + 1, "at": (now + delay).isoformat()}
+        campaign.options = options
+        s.add(campaign)
+    return True
+
+
+def stock_post(s: Session, campaign: Campaign) -> list[Reply]:
+    """The stock post: 仅剩N件 for items still low, 售罄 for items sold out; flags cleared."""
+    assert campaign.id is not None
+    low: list[tuple[Item, int]] = []
+    gone: list[Item] = []
+    for item in items_of(s, campaign.id):
+        watch = s.get(StockWatch, item.id)
+        if watch is None or not (watch.announce_low or watch.announce_sold_out) or item.stock is None:
+            continue
+        remaining = max(item.stock - item.sold, 0)
+        if watch.announce_sold_out and remaining == 0:
+            gone.append(item)
+        elif watch.announce_low and watch.low:
+            low.append((item, remaining))
+        watch.announce_low = watch.announce_sold_out = False
+        s.add(watch)
+    if not low and not gone:
+        return []
+    return to_groups(s, campaign, "timeline/stock", low=low, gone=gone)
 
 
 @dataclass(frozen=True)
@@ -92,7 +131,8 @@ def settle_tiers(s: Session, campaign: Campaign) -> list[Settled]:
         reached = [
             t["price_fen"]
             for t in item.tiers
-            if ("min_units" in t and item.sold >= t["min_units"]) or ("min_buyers" in t and buyers >= t["min_buyers"])
+            if ("min_units" in t and item.sold >= t["min_units"])
+            or ("min_buyers" in t and buyers >= t["min_buyers"])
         ]
         if not reached:
             continue

@@ -3,7 +3,21 @@
 from __future__ import annotations
 
 from bot.routing import Route
-from handlers import admin, campaign, help, orders
+from handlers import (
+    admin,
+    campaign,
+    help,
+    jielong,
+    members_report,
+    orders,
+    payments,
+    pickup,
+    recap,
+    redpacket,
+    support,
+    timeline,
+    welcome,
+)
 
 
 def all_routes() -> list[Route]:
@@ -11,6 +25,15 @@ def all_routes() -> list[Route]:
         help.router,
         campaign.router,
         admin.router,
+        welcome.router,
+        timeline.router,
+        redpacket.router,
+        payments.router,
+        recap.router,
+        pickup.router,
+        support.router,
+        members_report.router,
+        jielong.router,  # a pasted 接龙 is never read as a free-form order
         orders.router,  # free-form order text last: commands win over item names
     )
     return [route for router in routers for route in router.routes]

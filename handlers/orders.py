@@ -14,7 +14,8 @@ from bot.groupbuy.order_text import CatalogueItem, ParsedOrder, parse_order_text
 from bot.messages import Reply
 from bot.orderbook import Outcome, cancel_order, change_order, view_order
 from bot.routing import Router
-from bot.store.models import Campaign, CampaignGroup, CampaignStatus, Item
+from bot.store.models import Campaign, CampaignGroup, CampaignStatus, Item, Order, OrderStatus
+from bot.timeline_hooks import order_followups
 
 router = Router("orders")
 
@@ -70,19 +71,24 @@ def _to_sender(ctx: Ctx, template: str, **data: object) -> Reply:
     return Reply(template, {"in_group": ctx.message.is_group, **data}, mentions=mentions)
 
 
-def _result(ctx: Ctx, shop: Shop, outcome: Outcome, parsed: ParsedOrder | None, template: str) -> Reply:
+def _result(ctx: Ctx, shop: Shop, outcome: Outcome, parsed: ParsedOrder | None, template: str) -> list[Reply]:
     assert shop.campaign.id is not None
+    # Timeline hooks (issue 4): red-packet coupons onto the order, 仅剩N件 / 售罄 broadcasts.
+    extra = order_followups(ctx, shop.campaign, outcome.touched_items)
     view = view_order(ctx.session, shop.campaign.id, ctx.sender_id)
-    return _to_sender(
-        ctx,
-        template,
-        campaign=shop.campaign,
-        outcome=outcome,
-        order=view,
-        unknown=list(parsed.unknown) if parsed else [],
-        unreadable=list(parsed.unreadable) if parsed else [],
-        item_names=[i.name for i in shop.items],
-    )
+    return [
+        _to_sender(
+            ctx,
+            template,
+            campaign=shop.campaign,
+            outcome=outcome,
+            order=view,
+            unknown=list(parsed.unknown) if parsed else [],
+            unreadable=list(parsed.unreadable) if parsed else [],
+            item_names=[i.name for i in shop.items],
+        ),
+        *extra,
+    ]
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,7 @@ def order_text(ctx: Ctx) -> OrderArgs | None:
 
 
 @router.command("cancel_order")
-def cancel(ctx: Ctx, inv: Invocation) -> Reply | None:
+def cancel(ctx: Ctx, inv: Invocation) -> Reply | list[Reply] | None:
     shop = _shop(ctx)
     if shop is None:
         return None
@@ -121,28 +127,14 @@ def cancel(ctx: Ctx, inv: Invocation) -> Reply | None:
 
 
 @router.command("change")
-def change(ctx: Ctx, inv: Invocation) -> Reply | None:
+def change(ctx: Ctx, inv: Invocation) -> Reply | list[Reply] | None:
     shop = _shop(ctx)
     if shop is None:
         return None
     parsed = parse_order_text(inv.rest, shop.catalogue)
     if parsed is None or not (parsed.parts or parsed.unknown or parsed.unreadable):
         return None
-    if (closed := _closed_reply(ctx, shop)) is not None:
-        return closed
-    wants = [(shop.item(p.item_id), p.quantity) for p in parsed.parts]
-    outcome = change_order(
-        ctx.session,
-        shop.campaign,
-        ctx.sender_id,
-        ctx.group_id or "",
-        wants,
-        ctx.now,
-        mode="set",
-        note=parsed.note,
-        room=parsed.room,
-    )
-    return _result(ctx, shop, outcome, parsed, "orders/placed")
+    return _apply(ctx, shop, parsed, mode="set")
 
 
 @router.command("my_orders", writes=False)
@@ -161,8 +153,6 @@ def mine(ctx: Ctx, inv: Invocation) -> Reply | None:
 
 
 def _my_campaigns(ctx: Ctx) -> list[Campaign]:
-    from bot.store.models import Order, OrderStatus
-
     stmt = (
         select(Campaign)
         .join(Order)
@@ -174,8 +164,12 @@ def _my_campaigns(ctx: Ctx) -> list[Campaign]:
 
 
 @router.route(order_text)
-def place(ctx: Ctx, args: OrderArgs) -> Reply:
-    shop, parsed = args.shop, args.parsed
+def place(ctx: Ctx, args: OrderArgs) -> Reply | list[Reply]:
+    return _apply(ctx, args.shop, args.parsed, mode="add")
+
+
+def _apply(ctx: Ctx, shop: Shop, parsed: ParsedOrder, *, mode: str) -> Reply | list[Reply]:
+    """Order (``add``) or 改 (``set``) the parsed quantities, unless the campaign is not open."""
     if (closed := _closed_reply(ctx, shop)) is not None:
         return closed
     wants = [(shop.item(p.item_id), p.quantity) for p in parsed.parts]
@@ -186,6 +180,7 @@ def place(ctx: Ctx, args: OrderArgs) -> Reply:
         ctx.group_id or "",
         wants,
         ctx.now,
+        mode=mode,
         note=parsed.note,
         room=parsed.room,
     )

@@ -6,12 +6,64 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot import broadcasts
-from bot.campaigns import open_campaign
+from bot import alerts, broadcasts, payments, redpackets
+from bot.campaigns import buyers_count, open_campaign
 from bot.messages import Reply
+from bot.store.models import CampaignStatus
+from bot.timeline_stock import item_views, stock_post
+from scheduler.plan import rain_of
 
 if TYPE_CHECKING:
     from scheduler.runner import JobCtx
+
+
+def _post(job: JobCtx, template: str, *, must_send: bool = False, **data: object) -> list[Reply]:
+    c = job.campaign
+    assert c.id is not None
+    return broadcasts.to_groups(
+        job.session,
+        c,
+        template,
+        must_send=must_send,
+        items=item_views(job.session, c.id),
+        buyers=buyers_count(job.session, c.id),
+        rain=rain_of(c),
+        **data,
+    )
+
+
+def preheat_job(job: JobCtx) -> list[Reply]:
+    return _post(job, "timeline/preheat")
+
+
+def remind_open_job(job: JobCtx) -> list[Reply]:
+    return _post(job, "timeline/remind_open", minutes=int(job.spec.slot))
+
+
+def countdown_job(job: JobCtx) -> list[Reply]:
+    return _post(job, "timeline/countdown", minutes=int(job.spec.slot))
+
+
+def rain_start_job(job: JobCtx) -> list[Reply]:
+    rain = rain_of(job.campaign)
+    if rain is None or job.campaign.status not in (CampaignStatus.SCHEDULED, CampaignStatus.OPEN):
+        return []
+    _, count, total = rain
+    redpackets.start_rain(job.session, job.campaign, count, total, job.app.rng)
+    ends = job.spec.run_at + job.app.timeline.config.for_group(job.campaign.owner_group_id).rain_timedelta
+    return broadcasts.to_groups(
+        job.session, job.campaign, "redpacket/rain_start", count=count, total_fen=total, ends_at=ends
+    )
+
+
+def rain_end_job(job: JobCtx) -> list[Reply]:
+    assert job.campaign.id is not None
+    result = redpackets.rain_result(job.session, job.campaign.id)
+    if result is None:
+        return []  # the rain never started (skipped, or the campaign closed first)
+    return broadcasts.to_groups(
+        job.session, job.campaign, "redpacket/rain_end", must_send=True, result=result
+    )
 
 
 def open_job(job: JobCtx) -> list[Reply]:
@@ -20,11 +72,49 @@ def open_job(job: JobCtx) -> list[Reply]:
     return broadcasts.opened(job.session, job.campaign)
 
 
+def sales_job(job: JobCtx) -> list[Reply]:
+    ratio = job.app.timeline.config.for_group(job.campaign.owner_group_id).low_stock_ratio
+    return _post(job, "timeline/sales", minutes=int(job.spec.slot), ratio=ratio)
+
+
+def stock_job(job: JobCtx) -> list[Reply]:
+    if job.campaign.status != CampaignStatus.OPEN:
+        return []
+    return stock_post(job.session, job.campaign)
+
+
+def last_call_job(job: JobCtx) -> list[Reply]:
+    return _post(job, "timeline/last_call", minutes=int(job.spec.slot))
+
+
 def close_job(job: JobCtx) -> list[Reply]:
     return broadcasts.closed(job.session, job.campaign, job.app.settings, job.now)
 
 
+def pay_job(job: JobCtx) -> list[Reply]:
+    cap = job.app.timeline.config.for_group(job.campaign.owner_group_id).payment.max_per_member
+    return payments.nudge(job.session, job.campaign, int(job.spec.slot), cap, job.now)
+
+
+def alert_job(job: JobCtx) -> list[Reply]:
+    if job.campaign.status != CampaignStatus.OPEN:
+        return []
+    runner = job.app.timeline
+    found = alerts.check(job.session, job.campaign, runner.activity, runner.alerts, job.now)
+    return alerts.alert_replies(job.session, job.campaign, found)
+
+
 ACTIONS: dict[str, Callable[[JobCtx], list[Reply]]] = {
+    "preheat": preheat_job,
+    "remind_open": remind_open_job,
+    "countdown": countdown_job,
+    "rain_start": rain_start_job,
+    "rain_end": rain_end_job,
     "open": open_job,
+    "sales": sales_job,
+    "stock": stock_job,
+    "last_call": last_call_job,
     "close": close_job,
+    "pay": pay_job,
+    "alert": alert_job,
 }

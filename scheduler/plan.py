@@ -25,6 +25,7 @@ KIND_ORDER = {
     "rain_end": 4,
     "open": 5,
     "sales": 6,
+    "stock": 6,
     "alert": 7,
     "last_call": 8,
     "close": 9,
@@ -34,8 +35,8 @@ MUST_RUN = {"open", "close", "rain_end"}
 # Reminders a leader turns off with 「提醒 关」 (explicit 预热 / 红包雨 lines still run).
 REMINDER_KINDS = {"remind_open", "countdown", "sales", "last_call", "pay"}
 PRE_OPEN = {"preheat", "remind_open", "countdown"}
-# Alerts are private checks, not posts: never shown in 时间线 and never moved.
-HIDDEN_KINDS = {"alert"}
+# Alerts (private checks) and stock posts (event-driven) are not shown in 时间线 nor moved.
+HIDDEN_KINDS = {"alert", "stock"}
 ALERT_HORIZON = timedelta(hours=6)  # checks for a campaign without a closing time
 
 
@@ -130,8 +131,14 @@ def full_timeline(
         for m in config.countdown_minutes:
             add("countdown", m, opens - timedelta(minutes=m), grace.countdown)
         if config.sales_after_minutes is not None:
-            add("sales", config.sales_after_minutes, opens + timedelta(minutes=config.sales_after_minutes),
-                grace.sales)
+            add(
+                "sales",
+                config.sales_after_minutes,
+                opens + timedelta(minutes=config.sales_after_minutes),
+                grace.sales,
+            )
+    if (post := options.get("stock_post")) and (at := _iso(post.get("at"))) is not None:
+        add("stock", post["seq"], at, 600)
     if (rain := rain_of(campaign)) is not None:
         add("rain_start", 0, rain[0], config.rain_minutes * 60)
         add("rain_end", 0, rain[0] + timedelta(minutes=config.rain_minutes))
@@ -160,8 +167,14 @@ def full_timeline(
         elif job.kind == "rain_end" and "rain_start:0" in overrides:
             start = _iso(overrides["rain_start:0"])
             assert start is not None
-            job = JobSpec(cid, job.kind, job.slot, start + timedelta(minutes=config.rain_minutes),
-                          job.must_run, job.grace)
+            job = JobSpec(
+                cid,
+                job.kind,
+                job.slot,
+                start + timedelta(minutes=config.rain_minutes),
+                job.must_run,
+                job.grace,
+            )
         # A reminder that was already past when the campaign was made was never meant.
         if job.kind in REMINDER_KINDS | PRE_OPEN and created is not None and job.run_at < created:
             continue

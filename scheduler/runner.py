@@ -3,22 +3,30 @@
 The database is the truth. Before a job's messages are queued, a ``SentNotice`` row with
 the job's unique key is inserted in the same transaction as the messages themselves
 (they go to the outbox), so a double fire, a restart or a second process sends once.
+
+Every process re-reads the store now and then (``reconcile_seconds``), so campaigns that
+another process created, moved or closed are timed here too; a job that fires early in a
+process that has not heard of a move yet is simply put back to its new time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
+from bot.alerts import ActivityMeter
 from bot.campaigns import ACTIVE
-from bot.messages import Reply
-from bot.store.models import Campaign, SentNotice
+from bot.messages import InboundMessage, Reply
+from bot.store.models import Campaign, CampaignStatus, SentNotice
+from bot.timeline_config import load_alerts_config, load_timeline_config
 from scheduler.actions import ACTIONS
 from scheduler.plan import JobSpec, plan_for
 
@@ -26,6 +34,12 @@ if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger(__name__)
+
+RECONCILE_JOB = "timeline:reconcile"
+# Closed campaigns keep their 催付 stages planned for this long.
+PAYMENT_WINDOW = timedelta(days=3)
+# A timer may call a little early (clock resolution); earlier than this is a stale schedule.
+EARLY_TOLERANCE = timedelta(seconds=1)
 
 
 @dataclass
@@ -36,23 +50,65 @@ class JobCtx:
     app: App
 
     @property
-    def now(self):  # type: ignore[no-untyped-def]
+    def now(self) -> datetime:
         return self.app.clock.now()
 
 
 Action = Callable[[JobCtx], list[Reply]]
 
 
+class Fired(Enum):
+    SENT = "sent"
+    SKIPPED = "skipped"
+    NOT_DUE = "not_due"
+    GONE = "gone"  # already done elsewhere, or no longer in the plan
+
+
+def timer_jobs(specs: list[JobSpec], done: set[str], now: datetime) -> list[JobSpec]:
+    """The jobs a timer needs to hold: every overdue one, and those of the next due moment."""
+    pending = [s for s in specs if s.id not in done]
+    overdue = [s for s in pending if s.run_at <= now]
+    future = [s for s in pending if s.run_at > now]
+    if not future:
+        return overdue
+    first = min(s.run_at for s in future)
+    return overdue + [s for s in future if s.run_at == first]
+
+
 class TimelineRunner:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, activity: ActivityMeter | None = None) -> None:
         self.app = app
+        # Bad `timeline:` / `alerts:` sections fail here, at start-up, naming the field.
+        self.config = load_timeline_config(app.settings.timeline)
+        self.alerts = load_alerts_config(app.settings.alerts)
+        self.activity = activity or ActivityMeter()
+        self._scheduled: dict[int, dict[str, datetime]] = {}
+        self._observe_inbound(app)
+
+    def _observe_inbound(self, app: App) -> None:
+        """Count group chat for the activity alert before the app handles each message.
+
+        The app hands its ``feed`` to the transport at start; wrapping it here keeps the
+        meter an injected object without a global.
+        """
+        inner: Callable[[InboundMessage], Awaitable[None]] = app.feed
+
+        async def feed(message: InboundMessage) -> None:
+            if message.is_group and message.kind == "text" and message.sender_id != app.settings.bot_id:
+                self.activity.record(message.chat_id, self.app.clock.now())
+            await inner(message)
+
+        app.feed = feed  # type: ignore[method-assign]
+
+    def plan_of(self, campaign: Campaign) -> list[JobSpec]:
+        return plan_for(campaign, self.config, self.app.clock.tz, self.alerts)
 
     def _specs(self, campaign_id: int) -> tuple[list[JobSpec], set[str]]:
         with Session(self.app.engine) as s:
             campaign = s.get(Campaign, campaign_id)
             if campaign is None:
                 return [], set()
-            specs = plan_for(campaign, self.app.settings.timeline)
+            specs = self.plan_of(campaign)
             prefix = f"campaign:{campaign_id}:"
             done = set(s.exec(select(SentNotice.key).where(col(SentNotice.key).startswith(prefix))))
             return specs, done
@@ -60,59 +116,120 @@ class TimelineRunner:
     async def plan(self, campaign_id: int) -> None:
         """(Re)schedule a campaign's jobs after it was opened, edited, closed or cancelled."""
         specs, done = await asyncio.to_thread(self._specs, campaign_id)
-        wanted = {s.id for s in specs if s.id not in done}
-        prefix = f"campaign:{campaign_id}:"
-        for job_id in self.app.timer.job_ids():
-            if job_id.startswith(prefix) and job_id not in wanted:
-                self.app.timer.cancel(job_id)
-        now = self.app.clock.now()
-        for spec in specs:
-            if spec.id in wanted:
-                self.app.timer.call_at(spec.id, max(spec.run_at, now), self._firer(spec))
+        self._schedule(campaign_id, specs, done)
 
-    def _firer(self, spec: JobSpec):  # type: ignore[no-untyped-def]
+    def _schedule(self, campaign_id: int, specs: list[JobSpec], done: set[str]) -> None:
+        """Bring the timer in line with the plan; unchanged jobs are left alone (cheap to repeat).
+
+        Only a campaign's overdue jobs and its next due moment go to the timer: each fire plans
+        the campaign again, which puts the following job in. 10,000 campaigns cost the timer
+        10,000 entries instead of 160,000, which keeps memory and fire lateness low.
+        """
+        now = self.app.clock.now()
+        chosen = timer_jobs(specs, done, now)
+        wanted = {s.id: s.run_at for s in chosen}
+        timer = self.app.timer
+        known = self._scheduled.get(campaign_id, {})
+        for job_id in known.keys() - wanted.keys():
+            timer.cancel(job_id)
+        for spec in chosen:
+            if known.get(spec.id) != spec.run_at:
+                timer.call_at(spec.id, max(spec.run_at, now), self._firer(spec))
+        self._scheduled[campaign_id] = wanted
+
+    def _forget(self, spec: JobSpec) -> None:
+        """The timer no longer holds this job: let the next plan or reconcile schedule it again."""
+        self._scheduled.get(spec.campaign_id, {}).pop(spec.id, None)
+
+    def _firer(self, spec: JobSpec) -> Callable[[], Awaitable[None]]:
         async def fire() -> None:
             await self.fire(spec)
 
         return fire
 
+    def _live(self) -> list[tuple[int, list[JobSpec], set[str]]]:
+        """Every campaign that may still have jobs, with its plan and what is already done."""
+        since = self.app.clock.now() - PAYMENT_WINDOW
+        with Session(self.app.engine) as s:
+            stmt = select(Campaign).where(
+                or_(
+                    col(Campaign.status).in_(ACTIVE),
+                    (col(Campaign.status) == CampaignStatus.CLOSED) & (col(Campaign.closed_at) >= since),
+                )
+            )
+            campaigns = list(s.exec(stmt))
+            done_rows = s.exec(
+                select(SentNotice.campaign_id, SentNotice.key).where(
+                    col(SentNotice.campaign_id).in_([c.id for c in campaigns])
+                )
+            )
+            done: dict[int, set[str]] = {}
+            for cid, key in done_rows:
+                done.setdefault(cid, set()).add(key)
+            return [(c.id, self.plan_of(c), done.get(c.id, set())) for c in campaigns if c.id is not None]
+
     async def reconcile(self) -> None:
-        """On start: schedule every active campaign again (overdue must-run work fires now)."""
+        """On start (and every ``reconcile_seconds``): schedule every live campaign again.
 
-        def active_ids() -> list[int]:
-            with Session(self.app.engine) as s:
-                return [c for c in s.exec(select(Campaign.id).where(col(Campaign.status).in_(ACTIVE)))]  # type: ignore[misc]
-
-        for campaign_id in await asyncio.to_thread(active_ids):
-            await self.plan(campaign_id)
+        Overdue must-run work fires at once; overdue reminders fire and are skipped by their grace.
+        """
+        live = await asyncio.to_thread(self._live)
+        seen = set()
+        for campaign_id, specs, done in live:
+            seen.add(campaign_id)
+            self._schedule(campaign_id, specs, done)
+        for campaign_id in set(self._scheduled) - seen:
+            self._schedule(campaign_id, [], set())
+            del self._scheduled[campaign_id]
+        self.app.timer.call_at(
+            RECONCILE_JOB,
+            self.app.clock.now() + timedelta(seconds=self.config.reconcile_seconds),
+            self.reconcile,
+        )
 
     async def fire(self, spec: JobSpec) -> None:
         try:
-            fired = await asyncio.to_thread(self._fire, spec)
+            fired, run_at = await asyncio.to_thread(self._fire, spec)
         except Exception:
-            log.exception("job %s failed", spec.id)
+            log.exception("job %s failed; retried at the next reconcile", spec.id)
+            self._forget(spec)
             return
-        if fired:
-            await self.plan(spec.campaign_id)
+        if fired is Fired.NOT_DUE:
+            self.app.timer.call_at(spec.id, run_at, self._firer(spec))
+            self._scheduled.setdefault(spec.campaign_id, {})[spec.id] = run_at
+            return
+        self._forget(spec)
+        # Whatever happened (sent here, done by another process, gone from the plan), the
+        # campaign's next job goes to the timer now.
+        await self.plan(spec.campaign_id)
+        if fired in (Fired.SENT, Fired.SKIPPED):
             await self.app.outbox.pump()
 
-    def _fire(self, spec: JobSpec) -> bool:
+    def _fire(self, spec: JobSpec) -> tuple[Fired, datetime]:
         now = self.app.clock.now()
         with Session(self.app.engine, expire_on_commit=False) as s:
             campaign = s.get(Campaign, spec.campaign_id)
-            current = {j.id: j for j in plan_for(campaign, self.app.settings.timeline)} if campaign else {}
+            current = {j.id: j for j in self.plan_of(campaign)} if campaign else {}
             if spec.id not in current:
-                return False  # the campaign changed since this job was scheduled
+                return Fired.GONE, now  # the campaign changed since this job was scheduled
             spec = current[spec.id]
+            if spec.run_at - now > EARLY_TOLERANCE:
+                return Fired.NOT_DUE, spec.run_at  # moved later in another process
             late = now - spec.run_at
             skipped = not spec.must_run and late > spec.grace
-            s.add(SentNotice(key=spec.id, campaign_id=spec.campaign_id, kind="skipped" if skipped else spec.kind,
-                             sent_at=now))
+            s.add(
+                SentNotice(
+                    key=spec.id,
+                    campaign_id=spec.campaign_id,
+                    kind="skipped" if skipped else spec.kind,
+                    sent_at=now,
+                )
+            )
             try:
                 s.flush()
             except IntegrityError:
                 s.rollback()
-                return False  # another fire (or process) got there first
+                return Fired.GONE, now  # another fire (or process) got there first
             if skipped:
                 log.info("job %s skipped: %s late, grace %s", spec.id, late, spec.grace)
             else:
@@ -120,4 +237,4 @@ class TimelineRunner:
                 replies = ACTIONS[spec.kind](JobCtx(s, campaign, spec, self.app))
                 self.app.send_in_transaction(s, replies)
             s.commit()
-            return True
+            return (Fired.SKIPPED if skipped else Fired.SENT), now

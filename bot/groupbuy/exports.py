@@ -2,25 +2,24 @@
 
 Pure functions over OrderRow; CSV (UTF-8 with BOM so Excel opens it) or XLSX.
 
-Why XLSX is written here instead of through openpyxl: a campaign of 100,000 order lines is
-1.5 million cells, and openpyxl's write-only mode needs about 16 s for that on the target machine
-(11 s even with lxml), far over the 2 s budget of bench/recap.py. The streaming writer below emits
-the same minimal SpreadsheetML (bold header, frozen first row, column widths, 0.00 money format,
-bold totals row) in about a second and constant memory. The tests read every file back with
-openpyxl, cell by cell, styles included.
+XLSX goes through XlsxWriter in constant-memory mode: of the two well-kept writers it is the
+faster for a 100,000-line order list (see docs/performance.md, "Recap and exports"), and its
+memory stays flat however long the list. The tests read every file back with openpyxl, cell by
+cell, styles included.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from itertools import chain, islice
 from pathlib import Path
 from typing import Literal
+
+import xlsxwriter
 
 from bot.groupbuy.money import yuan2
 from bot.groupbuy.rooms import parse_room, room_sort_key
@@ -322,120 +321,16 @@ def _write_csv(table: Table, path: Path) -> None:
             out.writerow([c(v) for c, v in zip(convs, table.totals, strict=True)])
 
 
-# Cell style ids in _STYLES below.
-_PLAIN, _HEADER, _MONEY, _BOLD, _BOLD_MONEY = range(5)
-_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-_NS_R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
-_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
-
-_CONTENT_TYPES = (
-    f'{_XML}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-    '<Default Extension="xml" ContentType="application/xml"/>'
-    f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.sheet.main+xml"/>'
-    f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_CT}.worksheet+xml"/>'
-    f'<Override PartName="/xl/styles.xml" ContentType="{_CT}.styles+xml"/>'
-    "</Types>"
-)
-_ROOT_RELS = (
-    f'{_XML}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/>'
-    "</Relationships>"
-)
-_WORKBOOK_RELS = (
-    f'{_XML}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
-    f'<Relationship Id="rId2" Type="{_REL}/styles" Target="styles.xml"/>'
-    "</Relationships>"
-)
-_STYLES = (
-    f"{_XML}<styleSheet {_NS}>"
-    '<numFmts count="1"><numFmt numFmtId="164" formatCode="0.00"/></numFmts>'
-    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
-    '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
-    '<fills count="3"><fill><patternFill patternType="none"/></fill>'
-    '<fill><patternFill patternType="gray125"/></fill>'
-    '<fill><patternFill patternType="solid"><fgColor rgb="FFEDEDED"/><bgColor indexed="64"/></patternFill>'
-    "</fill></fills>"
-    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="5">'
-    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1"/>'
-    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-    '<xf numFmtId="164" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" applyNumberFormat="1"/>'
-    "</cellXfs>"
-    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-    "</styleSheet>"
-)
-
 # Characters XML 1.0 cannot carry at all; a pasted nickname may contain them.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _WIDTH_SAMPLE = 2000
-
-
-def _column_letter(index: int) -> str:
-    letters = ""
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+_HEADER_FILL = "#EDEDED"
+_MONEY_FORMAT = "0.00"
 
 
 def _display_width(text: str) -> int:
     # East Asian characters take about two columns of Excel's default width unit.
     return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text)
-
-
-def _escape(text: str) -> str:
-    text = _INVALID_XML.sub("", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace('"', "&quot;")
-
-
-def _text_xml(text: str) -> str:
-    text = _escape(text)
-    space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f"<is><t{space}>{text}</t></is>"
-
-
-def _cell_writers(columns: Sequence[Column], bold: bool) -> list[Callable[[object, str], str]]:
-    """One formatter per column: value and row number -> the <c> element (None values are skipped)."""
-
-    def writer(letter: str, kind: Kind) -> Callable[[object, str], str]:
-        number_style = (
-            (_BOLD_MONEY if kind is Kind.MONEY else _BOLD)
-            if bold
-            else (_MONEY if kind is Kind.MONEY else _PLAIN)
-        )
-        number_attr = f' s="{number_style}"' if number_style else ""
-        text_attr = f' s="{_BOLD}"' if bold else ""
-        cache: dict[object, str] = {}  # the part after the row number
-
-        def cell(value: object, n: str) -> str:
-            tail = cache.get(value)
-            if tail is None:
-                if isinstance(value, int) and kind is not Kind.TEXT:
-                    shown = yuan2(value) if kind is Kind.MONEY else value
-                    tail = f'"{number_attr}><v>{shown}</v></c>'
-                    if kind is Kind.INT:
-                        return f'<c r="{letter}{n}{tail}'  # unique follow numbers: not worth caching
-                else:
-                    tail = f'"{text_attr} t="inlineStr">{_text_xml(str(value))}</c>'
-                cache[value] = tail
-            return f'<c r="{letter}{n}{tail}'
-
-        return cell
-
-    return [writer(_column_letter(i), c.kind) for i, c in enumerate(columns, 1)]
-
-
-def _row_xml(writers: Sequence[Callable[[object, str], str]], row: Sequence[object], n: int) -> str:
-    r = str(n)
-    cells = "".join([w(v, r) for w, v in zip(writers, row, strict=True) if v is not None])
-    return f'<row r="{n}">{cells}</row>'
 
 
 def _widths(columns: Sequence[Column], sample: Sequence[Sequence[object]]) -> list[float]:
@@ -455,51 +350,66 @@ def _sheet_name(name: str) -> str:
     return re.sub(r"[\[\]:*?/\\]", "_", name)[:31]
 
 
+def _text(value: object) -> str:
+    return _INVALID_XML.sub("", str(value))
+
+
 def _write_xlsx(table: Table, path: Path) -> None:
+    """Stream the table through XlsxWriter in constant-memory mode (one row in memory at a time).
+
+    Strings are always written as strings (write_string), so a nickname such as "=HYPERLINK(…)"
+    never becomes a formula; integers stay integers and money is fen / 100 with a 0.00 format.
+    """
     columns = table.columns
     rows: Iterator[Sequence[object]] = iter(table.rows)
     sample = list(islice(rows, _WIDTH_SAMPLE))  # widths come from the first rows, then we stream
-    if table.totals is not None:
-        sample.append(table.totals)
-    cols = "".join(
-        f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
-        for i, w in enumerate(_widths(columns, sample), 1)
+    widths = _widths(columns, [*sample, table.totals] if table.totals is not None else sample)
+    book = xlsxwriter.Workbook(
+        str(path),
+        {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False},
     )
-    head = (
-        f"{_XML}<worksheet {_NS} {_NS_R}>"
-        '<sheetViews><sheetView tabSelected="1" workbookViewId="0">'
-        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-        '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
-        "</sheetView></sheetViews>"
-        f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData>'
-    )
-    header = "".join(
-        f'<c r="{_column_letter(i)}1" s="{_HEADER}" t="inlineStr">{_text_xml(c.header)}</c>'
-        for i, c in enumerate(columns, 1)
-    )
-    plain = _cell_writers(columns, bold=False)
-    workbook = (
-        f"{_XML}<workbook {_NS} {_NS_R}><bookViews><workbookView/></bookViews><sheets>"
-        f'<sheet name="{_escape(_sheet_name(table.sheet))}" sheetId="1" r:id="rId1"/></sheets></workbook>'
-    )
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        z.writestr("[Content_Types].xml", _CONTENT_TYPES)
-        z.writestr("_rels/.rels", _ROOT_RELS)
-        z.writestr("xl/workbook.xml", workbook)
-        z.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
-        z.writestr("xl/styles.xml", _STYLES)
-        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
-            f.write(f'{head}<row r="1">{header}</row>'.encode())
-            n = 1
-            chunk: list[str] = []
-            for row in chain(sample[: len(sample) - (table.totals is not None)], rows):
-                n += 1
-                chunk.append(_row_xml(plain, row, n))
-                if len(chunk) == 1000:
-                    f.write("".join(chunk).encode())
-                    chunk.clear()
-            if table.totals is not None:
-                n += 1
-                chunk.append(_row_xml(_cell_writers(columns, bold=True), table.totals, n))
-            f.write("".join(chunk).encode())
-            f.write(b"</sheetData></worksheet>")
+    try:
+        sheet = book.add_worksheet(_sheet_name(table.sheet))
+        header_fmt = book.add_format({"bold": True, "bg_color": _HEADER_FILL})
+        money_fmt = book.add_format({"num_format": _MONEY_FORMAT})
+        bold_fmt = book.add_format({"bold": True})
+        bold_money_fmt = book.add_format({"bold": True, "num_format": _MONEY_FORMAT})
+        for i, width in enumerate(widths):
+            sheet.set_column(i, i, width)
+        sheet.freeze_panes(1, 0)
+        for i, col in enumerate(columns):
+            sheet.write_string(0, i, col.header, header_fmt)
+
+        money = [c.kind is Kind.MONEY for c in columns]
+        numeric = [c.kind is not Kind.TEXT for c in columns]
+        # Names, items and places repeat a lot: clean each distinct text once.
+        texts: dict[object, str] = {}
+        write_string, write_number = sheet.write_string, sheet.write_number
+        n = 0
+        for n, row in enumerate(chain(sample, rows), 1):
+            for i, value in enumerate(row):
+                if value is None:
+                    continue
+                if numeric[i] and isinstance(value, int):
+                    if money[i]:
+                        write_number(n, i, value / 100, money_fmt)
+                    else:
+                        write_number(n, i, value)
+                else:
+                    text = texts.get(value)
+                    if text is None:
+                        text = texts[value] = _text(value)
+                    write_string(n, i, text)
+        if table.totals is not None:
+            n += 1
+            for i, value in enumerate(table.totals):
+                if value is None:
+                    continue
+                if numeric[i] and isinstance(value, int):
+                    write_number(
+                        n, i, value / 100 if money[i] else value, bold_money_fmt if money[i] else bold_fmt
+                    )
+                else:
+                    write_string(n, i, _text(value), bold_fmt)
+    finally:
+        book.close()

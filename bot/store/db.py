@@ -12,7 +12,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 # Feature modules that define tables; imported before the schema is created.
-MODEL_MODULES = ("bot.store.models", "bot.store.models_timeline")
+MODEL_MODULES = (
+    "bot.store.models",
+    "bot.store.models_timeline",
+    "bot.store.models_aftersale",
+    "bot.store.models_jielong",
+)
 
 
 def _import_models() -> None:
@@ -56,8 +61,17 @@ def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        # Take the write lock up front: two processes never deadlock upgrading a read lock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front, so two processes never deadlock upgrading a
+        # read lock; readers (see ``reader``) must not queue behind writers for nothing.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+READ_ONLY = "tuanbot_read_only"
+
+
+def reader(engine: Engine) -> Engine:
+    """The same engine for read-only sessions: no write lock taken on SQLite."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def create_schema(engine: Engine) -> None:

@@ -45,6 +45,9 @@ class StockWatch(SQLModel, table=True):
     low: bool = False
     sold_out: bool = False
     crossings: int = 0
+    # Crossings waiting for the next stock post (a timeline job a few seconds later).
+    announce_low: bool = False
+    announce_sold_out: bool = False
 
 
 class PaymentNudge(SQLModel, table=True):

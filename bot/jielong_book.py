@@ -1,0 +1,481 @@
+"""WeChat 接龙 on the store: each list's state per group and campaign, and its effect on the order book.
+
+A snapshot is reconciled with the list's saved ``JielongState`` (bot.groupbuy.jielong holds the rules);
+the resulting actions become orders inside the caller's transaction:
+
+- ``SetEntry``: the member's jielong content is read with the order grammar against the campaign's
+  catalogue; every item it names is set to its quantity (``change_order(mode="set")``) and the items the
+  member's previous content named and this one no longer does go to 0. A line that cannot be read
+  records nothing (its items keep their quantities) and is reported back to the member.
+- ``DropEntry``: the member's order is cancelled.
+- ``NeedsConfirm``: stored as a ``JielongPending`` row whose id is the number the leader confirms.
+
+Functions take a session and return plain data; they never send anything themselves.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, or_, select
+
+from bot.campaigns import catalogue, items_of
+from bot.groupbuy.jielong import (
+    LINE_JOIN,
+    DropEntry,
+    JielongSnapshot,
+    JielongState,
+    NeedsConfirm,
+    SetEntry,
+    confirm,
+    reconcile,
+)
+from bot.groupbuy.order_text import CatalogueIndex, ParsedOrder, UnknownItem, parse_order_text
+from bot.groupbuy.rooms import parse_room
+from bot.normalize import fold_width
+from bot.orderbook import OrderView, Outcome, Refusal, cancel_order, change_order, view_order
+from bot.redpackets import claim_coupons
+from bot.store.models import (
+    Campaign,
+    CampaignGroup,
+    CampaignStatus,
+    GroupMember,
+    Item,
+    Member,
+    Role,
+    RoleName,
+)
+from bot.store.models_jielong import JielongList, JielongPending, PendingStatus
+
+# A closed campaign still answers late 接龙 pastes ("已截团") for this long, like free-form orders.
+LATE_WINDOW = timedelta(days=2)
+_DROP = re.compile(r"[\W_]+")
+_SPACES = re.compile(r"\s+")
+# A title shorter than this never links by being contained in the campaign title (团购, 接龙).
+MIN_PARTIAL_TITLE = 3
+
+
+# ------------------------------------------------------------------------------------------ linking
+
+
+def _norm(text: str) -> str:
+    return _DROP.sub("", unicodedata.normalize("NFC", fold_width(text)).casefold())
+
+
+def links_to(snap: JielongSnapshot, campaign_title: str) -> bool:
+    """Whether the 接龙's header or description names the campaign (``#接龙 周六水果团 18:00截单``)."""
+    want = _norm(campaign_title)
+    if not want:
+        return False
+    for text in (snap.title, *snap.description):
+        have = _norm(text)
+        if have and (want in have or (len(have) >= MIN_PARTIAL_TITLE and have in want)):
+            return True
+    return False
+
+
+def linked_campaign(s: Session, group_id: str, snap: JielongSnapshot, now: datetime) -> Campaign | None:
+    """The group's open, scheduled or just-closed campaign this 接龙 is for; None: not a group-buy list."""
+    stmt = (
+        select(Campaign)
+        .join(CampaignGroup, col(CampaignGroup.campaign_id) == col(Campaign.id))
+        .where(
+            CampaignGroup.group_id == group_id,
+            or_(
+                col(Campaign.status).in_((CampaignStatus.OPEN, CampaignStatus.SCHEDULED)),
+                (Campaign.status == CampaignStatus.CLOSED) & (col(Campaign.closed_at) >= now - LATE_WINDOW),
+            ),
+        )
+        .order_by(col(Campaign.id).desc())
+    )
+    return next((c for c in s.exec(stmt) if links_to(snap, c.title)), None)
+
+
+def is_open(campaign: Campaign, now: datetime) -> bool:
+    return campaign.status == CampaignStatus.OPEN and (campaign.closes_at is None or now < campaign.closes_at)
+
+
+# -------------------------------------------------------------------------------------- attribution
+
+
+# fold_width as a translate table: nicknames of a 500-member group are folded on every snapshot.
+_FOLD = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def _nick(text: str) -> str:
+    return _SPACES.sub("", unicodedata.normalize("NFC", text.translate(_FOLD)).casefold())
+
+
+def attribution(s: Session, group_id: str, sender_id: str, sender_name: str) -> Callable[[str], str | None]:
+    """Nickname -> member id by the group's display names and aliases; never a guess.
+
+    The sender's own name is the sender's (their line is theirs by their id); a name two members share
+    is nobody's, unless one of them is the sender.
+    """
+    names: dict[str, set[str]] = {}
+    stmt = (
+        select(Member.id, Member.name, GroupMember.alias)
+        .join(GroupMember, col(GroupMember.member_id) == col(Member.id))
+        .where(GroupMember.group_id == group_id, col(GroupMember.left_at).is_(None))
+    )
+    for member_id, name, alias in s.exec(stmt):
+        for text in (name, alias):
+            if text and (key := _nick(text)):
+                names.setdefault(key, set()).add(member_id)
+    if sender_name and (key := _nick(sender_name)):
+        names.setdefault(key, set()).add(sender_id)
+
+    def attribute(nickname: str) -> str | None:
+        ids = names.get(_nick(nickname)) if nickname else None
+        if not ids:
+            return None
+        if sender_id in ids:
+            return sender_id
+        return next(iter(ids)) if len(ids) == 1 else None
+
+    return attribute
+
+
+def leader_of(s: Session, group_id: str) -> str | None:
+    stmt = select(Role.member_id).where(Role.group_id == group_id, Role.role == RoleName.LEADER)
+    return s.exec(stmt).first()
+
+
+# ------------------------------------------------------------------------------------------ results
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    text: str  # what the member wrote
+    example: str  # how to write it: 苹果2斤
+
+
+@dataclass
+class EntryChange:
+    """What one member's jielong line did to their order."""
+
+    member_id: str
+    name: str
+    dropped: bool
+    outcome: Outcome
+    order: OrderView | None
+    unknown: list[UnknownItem] = field(default_factory=list)
+    unreadable: list[Unreadable] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> list:
+        return [r for r in self.outcome.rejected if r.reason != Refusal.NOT_ORDERED]
+
+    @property
+    def worth_saying(self) -> bool:
+        if self.dropped:
+            return bool(self.outcome.accepted)
+        return bool(self.outcome.accepted or self.rejected or self.unknown or self.unreadable or self.order)
+
+
+@dataclass
+class SnapshotResult:
+    campaign: Campaign
+    title: str
+    changes: list[EntryChange] = field(default_factory=list)
+    pending: list[JielongPending] = field(default_factory=list)
+    touched_items: list[int] = field(default_factory=list)
+    # The campaign is not open (yet, or any more) and the snapshot wanted to change orders.
+    blocked: bool = False
+
+
+# ------------------------------------------------------------------------------------------ the list
+
+
+def _lock_list(
+    s: Session, group_id: str, campaign: Campaign, snap: JielongSnapshot, now: datetime
+) -> JielongList:
+    assert campaign.id is not None
+    stmt = (
+        select(JielongList)
+        .where(
+            JielongList.group_id == group_id,
+            JielongList.campaign_id == campaign.id,
+            JielongList.key == snap.key,
+        )
+        .with_for_update()
+    )
+    row = s.exec(stmt).first()
+    if row is not None:
+        return row
+    row = JielongList(
+        group_id=group_id,
+        key=snap.key,
+        campaign_id=campaign.id,
+        title=snap.title[:200],
+        state=JielongState().to_json(),
+        updated_at=now,
+    )
+    try:
+        with s.begin_nested():  # another process may create it at the same moment
+            s.add(row)
+    except IntegrityError:
+        return s.exec(stmt).one()
+    return row
+
+
+def apply_snapshot(
+    s: Session,
+    campaign: Campaign,
+    group_id: str,
+    snap: JielongSnapshot,
+    sender_id: str,
+    sender_name: str,
+    now: datetime,
+) -> SnapshotResult:
+    """Reconcile one snapshot with its list and apply it to the order book, in the caller's transaction."""
+    assert campaign.id is not None
+    result = SnapshotResult(campaign, snap.title)
+    row = _lock_list(s, group_id, campaign, snap, now)
+    state = JielongState.from_json(row.state)
+    attribute = attribution(s, group_id, sender_id, sender_name)
+    new_state, actions = reconcile(state, snap, sender_id, attribute)
+    if not is_open(campaign, now):
+        # Nothing is recorded: the list is read again once it counts.
+        result.blocked = any(isinstance(a, SetEntry | DropEntry) for a in actions)
+        return result
+    items = items_of(s, campaign.id)
+    index = CatalogueIndex(catalogue(items))
+    for action in actions:
+        if isinstance(action, NeedsConfirm):
+            continue
+        previous = state.members.get(action.member_id)
+        old = previous.content if previous is not None else None
+        change = _apply(s, campaign, items, index, group_id, action, old, now)
+        _supersede(s, row, action.member_id, now)
+        result.changes.append(change)
+        result.touched_items.extend(change.outcome.touched_items)
+    for action in actions:
+        if isinstance(action, NeedsConfirm):
+            result.pending.append(_pending(s, row, campaign, action, sender_id, now))
+    row.state = new_state.to_json()
+    row.updated_at = now
+    s.add(row)
+    s.flush()
+    return result
+
+
+def _pending(
+    s: Session, row: JielongList, campaign: Campaign, request: NeedsConfirm, sender_id: str, now: datetime
+) -> JielongPending:
+    assert row.id is not None and campaign.id is not None
+    pending = JielongPending(
+        list_id=row.id,
+        group_id=row.group_id,
+        campaign_id=campaign.id,
+        kind=request.kind,
+        nickname=request.nickname[:100],
+        content=request.content,
+        member_id=request.member_id,
+        fingerprints=list(request.fingerprints),
+        reported_by=sender_id,
+        created_at=now,
+    )
+    s.add(pending)
+    s.flush()
+    return pending
+
+
+def _supersede(s: Session, row: JielongList, member_id: str, now: datetime) -> None:
+    """The member changed their own entry: reports about it that wait for the leader are out of date."""
+    stmt = (
+        update(JielongPending)
+        .where(
+            col(JielongPending.list_id) == row.id,
+            col(JielongPending.member_id) == member_id,
+            col(JielongPending.status) == PendingStatus.PENDING,
+            col(JielongPending.kind) != "unattributed",
+        )
+        .values(status=PendingStatus.SUPERSEDED, decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    s.execute(stmt)
+
+
+# ------------------------------------------------------------------------------- onto the order book
+
+
+@dataclass
+class _Reading:
+    wants: dict[int, int] = field(default_factory=dict)
+    unknown: list[UnknownItem] = field(default_factory=list)
+    unreadable: list[Unreadable] = field(default_factory=list)
+    protected: set[int] = field(default_factory=set)  # items named in a line that could not be read
+    notes: list[str] = field(default_factory=list)
+    room: str | None = None
+
+    @property
+    def named(self) -> set[int]:
+        return set(self.wants)
+
+
+def read_content(content: str | None, index: CatalogueIndex) -> _Reading:
+    """A member's jielong content (lines joined by ；) read with the order grammar."""
+    reading = _Reading()
+    if not content:
+        return reading
+    for line in content.split(LINE_JOIN):
+        line = line.strip()
+        if not line:
+            continue
+        parsed: ParsedOrder | None = parse_order_text(line, index)
+        if parsed is None:
+            room, rest = parse_room(line)
+            reading.room = reading.room or room
+            if _wordy(rest) and len(line) <= 200:
+                reading.unreadable.append(Unreadable(line, _example(index, None)))
+            continue
+        for part in parsed.parts:
+            reading.wants[part.item_id] = reading.wants.get(part.item_id, 0) + part.quantity
+        reading.unknown.extend(parsed.unknown)
+        for raw in parsed.unreadable:
+            named = [item for _, _, item in index.spans(raw.casefold())]
+            reading.protected.update(item.id for item in named)
+            reading.unreadable.append(Unreadable(raw, _example(index, named[0] if named else None)))
+        if parsed.note:
+            reading.notes.append(parsed.note)
+        reading.room = reading.room or parsed.room
+    reading.wants = {
+        item_id: qty for item_id, qty in reading.wants.items() if item_id not in reading.protected
+    }
+    return reading
+
+
+def _wordy(text: str) -> bool:
+    """Text that says something (not just a name, a room or punctuation)."""
+    return any(ch.isalnum() for ch in text)
+
+
+def _example(index: CatalogueIndex, item: object | None) -> str:
+    chosen = item if item is not None else (index.items[0] if index.items else None)
+    return f"{chosen.name}2{chosen.unit}" if chosen is not None else "商品2份"  # type: ignore[attr-defined]
+
+
+def _apply(
+    s: Session,
+    campaign: Campaign,
+    items: list[Item],
+    index: CatalogueIndex,
+    group_id: str,
+    action: SetEntry | DropEntry,
+    old_content: str | None,
+    now: datetime,
+) -> EntryChange:
+    assert campaign.id is not None
+    member = s.get(Member, action.member_id)
+    name = member.name if member is not None else action.member_id
+    if isinstance(action, DropEntry):
+        outcome = cancel_order(s, campaign, action.member_id, None, now)
+        return EntryChange(
+            action.member_id, name, True, outcome, view_order(s, campaign.id, action.member_id)
+        )
+    reading = read_content(action.content, index)
+    by_id = {i.id: i for i in items}
+    wants = [(by_id[item_id], qty) for item_id, qty in reading.wants.items()]
+    if not reading.unreadable:
+        # Items the previous content named and this one does not: the member took them off the line.
+        gone = read_content(old_content, index).named - reading.named - reading.protected
+        wants += [(by_id[item_id], 0) for item_id in sorted(gone) if item_id in by_id]
+    if wants:
+        outcome = change_order(
+            s,
+            campaign,
+            action.member_id,
+            group_id,
+            wants,
+            now,
+            mode="set",
+            note="；".join(reading.notes) or None,
+            room=reading.room,
+        )
+        claim_coupons(s, campaign.id, action.member_id)
+    else:
+        outcome = Outcome(None)
+    return EntryChange(
+        action.member_id,
+        name,
+        False,
+        outcome,
+        view_order(s, campaign.id, action.member_id),
+        unknown=reading.unknown,
+        unreadable=reading.unreadable,
+    )
+
+
+# -------------------------------------------------------------------------------- leader's decision
+
+
+@dataclass
+class Decision:
+    number: int
+    status: str  # confirmed, rejected, not_found, decided, closed, needs_member, unknown_member
+    pending: JielongPending | None = None
+    change: EntryChange | None = None
+    campaign: Campaign | None = None
+
+
+def pending_for(s: Session, number: int) -> JielongPending | None:
+    return s.exec(select(JielongPending).where(JielongPending.id == number).with_for_update()).first()
+
+
+def decide(
+    s: Session, pending: JielongPending, accept: bool, member_name: str | None, now: datetime
+) -> Decision:
+    """The leader confirmed (apply the line) or rejected (drop it) a report; the caller checked the right."""
+    assert pending.id is not None
+    decision = Decision(pending.id, "decided", pending)
+    if pending.status != PendingStatus.PENDING:
+        return decision
+    campaign = s.get(Campaign, pending.campaign_id)
+    decision.campaign = campaign
+    if not accept:
+        _close(s, pending, PendingStatus.REJECTED, now)
+        decision.status = "rejected"
+        return decision
+    if campaign is None or not is_open(campaign, now):
+        decision.status = "closed"
+        return decision
+    member_id = pending.member_id
+    if member_name is not None:
+        member_id = attribution(s, pending.group_id, "", "")(member_name)
+        if member_id is None:
+            decision.status = "unknown_member"
+            return decision
+    if member_id is None:
+        decision.status = "needs_member"
+        return decision
+    row = s.exec(select(JielongList).where(JielongList.id == pending.list_id).with_for_update()).one()
+    state = JielongState.from_json(row.state)
+    request = NeedsConfirm(
+        pending.kind, pending.nickname, pending.content, pending.member_id, tuple(pending.fingerprints)
+    )
+    new_state, action = confirm(state, request, member_id)
+    previous = state.members.get(member_id)
+    items = items_of(s, campaign.id)  # type: ignore[arg-type]
+    index = CatalogueIndex(catalogue(items))
+    old = previous.content if previous is not None else None
+    decision.change = _apply(s, campaign, items, index, pending.group_id, action, old, now)
+    row.state = new_state.to_json()
+    row.updated_at = now
+    s.add(row)
+    pending.member_id = member_id
+    _close(s, pending, PendingStatus.CONFIRMED, now)
+    decision.status = "confirmed"
+    return decision
+
+
+def _close(s: Session, pending: JielongPending, status: str, now: datetime) -> None:
+    pending.status = status
+    pending.decided_at = now
+    s.add(pending)

@@ -1,0 +1,25 @@
+"""What the order path does for the timeline, inside the order's own transaction."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.context import Ctx
+from bot.messages import Reply
+from bot.redpackets import claim_coupons
+from bot.store.models import Campaign, CampaignStatus
+from bot.timeline_config import load_timeline_config
+from bot.timeline_stock import note_stock_crossings
+
+
+def order_followups(ctx: Ctx, campaign: Campaign, touched_items: list[int]) -> list[Reply]:
+    """Apply the member's grabbed red packets to the order; note stock crossings for a stock post."""
+    assert campaign.id is not None
+    claim_coupons(ctx.session, campaign.id, ctx.sender_id)
+    if not touched_items or campaign.status != CampaignStatus.OPEN:
+        return []
+    config = load_timeline_config(ctx.settings.timeline).for_group(campaign.owner_group_id)
+    delay = timedelta(seconds=config.stock_post_delay_seconds)
+    if note_stock_crossings(ctx.session, campaign, touched_items, config.low_stock_ratio, ctx.now, delay):
+        ctx.replan.add(campaign.id)
+    return []

@@ -1,0 +1,84 @@
+"""Pickup: 核销 <取货码>, 取货提醒 [截止时间], 未取货."""
+
+from __future__ import annotations
+
+from bot.campaigns import campaign_groups
+from bot.commands import Invocation, UsageError, parse_pickup_code
+from bot.context import Ctx
+from bot.groupbuy.timeparse import TimeParseError, parse_time
+from bot.members import groups_managed
+from bot.messages import Reply
+from bot.pickup import collect, collected_count, find_by_code, not_collected, pickup_campaign
+from bot.routing import Router
+
+router = Router("pickup")
+
+
+def _groups(ctx: Ctx) -> list[str]:
+    return [ctx.group_id] if ctx.group_id else groups_managed(ctx.session, ctx.sender_id)
+
+
+@router.command("verify")
+def verify(ctx: Ctx, inv: Invocation) -> Reply:
+    code = parse_pickup_code(inv.rest)
+    found = find_by_code(ctx.session, _groups(ctx), code)
+    in_group = ctx.message.is_group
+    if found.packet is None:
+        if found.used is not None:
+            return Reply.of("pickup/used", code=code, packet=found.used, in_group=in_group)
+        return Reply.of("pickup/unknown", code=code)
+    packet = found.packet
+    collect(ctx.session, packet.order, ctx.now)
+    ctx.session.flush()
+    left = len(not_collected(ctx.session, packet.campaign))
+    return Reply.of("pickup/verified", code=code, packet=packet, in_group=in_group, left=left)
+
+
+@router.command("pickup_remind")
+def remind(ctx: Ctx, inv: Invocation) -> list[Reply] | Reply:
+    deadline = None
+    if inv.rest:
+        try:
+            deadline = parse_time(inv.rest, ctx.now, ctx.clock.tz)
+        except TimeParseError as err:
+            raise UsageError("pickup_remind") from err
+    campaign = pickup_campaign(ctx.session, _groups(ctx), None)
+    if campaign is None:
+        return Reply.of("pickup/no_campaign")
+    waiting = not_collected(ctx.session, campaign)
+    if not waiting:
+        return Reply.of("pickup/all_collected", campaign=campaign)
+    assert campaign.id is not None
+    replies = []
+    for group_id in campaign_groups(ctx.session, campaign.id):
+        here = [w for w in waiting if w.group_id == group_id]
+        if here:
+            replies.append(
+                Reply(
+                    "pickup/reminder",
+                    {"campaign": campaign, "waiting": here, "deadline": deadline},
+                    chat_id=group_id,
+                    mentions=tuple(w.member_id for w in here),
+                    standalone=True,
+                )
+            )
+    if not ctx.message.is_group:
+        replies.append(
+            Reply.of("pickup/reminded", campaign=campaign, count=len(waiting), groups=len(replies))
+        )
+    return replies
+
+
+@router.command("not_collected", writes=False)
+def left(ctx: Ctx, inv: Invocation) -> Reply:
+    campaign = pickup_campaign(ctx.session, _groups(ctx), None)
+    if campaign is None:
+        return Reply.of("pickup/no_campaign")
+    waiting = not_collected(ctx.session, campaign)
+    return Reply.of(
+        "pickup/left",
+        campaign=campaign,
+        waiting=waiting,
+        collected=collected_count(ctx.session, campaign),
+        in_group=ctx.message.is_group,
+    )

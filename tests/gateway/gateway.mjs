@@ -1,0 +1,171 @@
+// A Wechaty puppet-service gateway backed by PuppetMock, for tuanbot's transport tests.
+//
+// Usage: node gateway.mjs --port 0 --token T --fixture fixture.json [--control-port 0]
+// Prints one JSON line {"ready":true,"grpcPort":N,"controlPort":M} on stdout once both listen.
+// The control API (HTTP, 127.0.0.1 only) lets a test act as the WeChat side:
+//   POST /say    {from, to, text, mentions?}  -> {id}   (to: a room id, or a contact id for private)
+//   POST /image  {from, to}                   -> {id}   (a non-text message)
+//   POST /redeliver {id}                      -> {}     (emit the same message event again)
+//   POST /join   {room, contacts, inviter}    -> {}
+//   POST /leave  {room, contacts, remover}    -> {}
+//   POST /error  {message}                    -> {}     (an error event on the puppet)
+//   GET  /sent                                -> [{to, text, mentions, kind, name}]
+import fs from 'node:fs'
+import http from 'node:http'
+import net from 'node:net'
+import { parseArgs } from 'node:util'
+
+import { PuppetServer } from 'wechaty-puppet-service'
+import { PuppetMock, mock } from 'wechaty-puppet-mock'
+
+const { values: args } = parseArgs({
+  options: {
+    port: { type: 'string', default: process.env.GATEWAY_PORT ?? '0' },
+    token: { type: 'string', default: process.env.GATEWAY_TOKEN ?? '' },
+    fixture: { type: 'string', default: process.env.GATEWAY_FIXTURE ?? '' },
+    'control-port': { type: 'string', default: '0' },
+  },
+})
+if (!args.token || !args.fixture) {
+  console.error('usage: node gateway.mjs --token T --fixture F [--port P] [--control-port C]')
+  process.exit(2)
+}
+const fixture = JSON.parse(fs.readFileSync(args.fixture, 'utf8'))
+const aliases = new Map() // `${roomId} ${contactId}` -> room alias
+const sent = []
+
+// PuppetMock drops mention ids and room aliases; record and serve them here.
+class RecordingPuppet extends PuppetMock {
+  async messageSendText (conversationId, text, mentionIdList = []) {
+    sent.push({ to: conversationId, text, mentions: [...mentionIdList], kind: 'text', name: null })
+    return super.messageSendText(conversationId, text)
+  }
+
+  async messageSendFile (conversationId, fileBox) {
+    sent.push({ to: conversationId, text: '', mentions: [], kind: 'file', name: fileBox.name })
+    return super.messageSendFile(conversationId, fileBox)
+  }
+
+  async roomMemberRawPayload (roomId, contactId) {
+    const payload = await super.roomMemberRawPayload(roomId, contactId)
+    return { ...payload, roomAlias: aliases.get(`${roomId} ${contactId}`) ?? '' }
+  }
+}
+
+const mocker = new mock.Mocker()
+const bot = mocker.createContact({ id: fixture.bot.id, name: fixture.bot.name })
+for (const c of fixture.contacts) mocker.createContact({ id: c.id, name: c.name })
+for (const r of fixture.rooms) {
+  mocker.createRoom({ id: r.id, topic: r.topic, memberIdList: [bot.id, ...r.members] })
+  for (const [contactId, alias] of Object.entries(r.aliases ?? {})) aliases.set(`${r.id} ${contactId}`, alias)
+}
+// Every (re)start of the puppet (a client connecting restarts it) logs the bot in again.
+mocker.use((m) => {
+  m.login(bot)
+  return () => {}
+})
+const puppet = new RecordingPuppet({ mocker })
+
+async function freePort () {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+const grpcPort = Number(args.port) || await freePort()
+const server = new PuppetServer({
+  endpoint: `0.0.0.0:${grpcPort}`,
+  puppet,
+  token: args.token,
+  tls: { disable: true },
+})
+await server.start()
+
+const conversation = (id) =>
+  mocker.cacheRoomPayload.has(id) ? mocker.RoomMock.load(id) : mocker.ContactMock.load(id)
+
+// Messages a contact says get a cuid; find the newest one that contact said.
+function lastMessageId (talkerId) {
+  const ids = [...mocker.cacheMessagePayload.keys()]
+  for (let i = ids.length - 1; i >= 0; i--) {
+    if (mocker.cacheMessagePayload.get(ids[i]).talkerId === talkerId) return ids[i]
+  }
+  throw new Error('no message from ' + talkerId)
+}
+
+const routes = {
+  'POST /say': (b) => {
+    const from = mocker.ContactMock.load(b.from)
+    const mentions = (b.mentions ?? []).map((id) => mocker.ContactMock.load(id))
+    from.say(b.text, mentions).to(conversation(b.to))
+    return { id: lastMessageId(b.from) }
+  },
+  'POST /image': (b) => {
+    const id = `img-${Date.now()}-${Math.random().toString(36).slice(2)}`
+    const room = mocker.cacheRoomPayload.has(b.to)
+    mocker.MessageMock.create({
+      id,
+      talkerId: b.from,
+      timestamp: Date.now(),
+      type: 6, // wechaty-puppet MessageType.Image
+      ...(room ? { roomId: b.to, mentionIdList: [] } : { listenerId: b.to }),
+    })
+    puppet.emit('message', { messageId: id })
+    return { id }
+  },
+  'POST /redeliver': (b) => {
+    puppet.emit('message', { messageId: b.id })
+    return {}
+  },
+  'POST /join': (b) => {
+    const room = mocker.RoomMock.load(b.room)
+    room.add(...b.contacts.map((id) => mocker.ContactMock.load(id))).by(mocker.ContactMock.load(b.inviter))
+    return {}
+  },
+  'POST /leave': (b) => {
+    const room = mocker.RoomMock.load(b.room)
+    room.remove(...b.contacts.map((id) => mocker.ContactMock.load(id))).by(mocker.ContactMock.load(b.remover))
+    return {}
+  },
+  'POST /error': (b) => {
+    puppet.emit('error', { gerror: b.message ?? 'mock error' })
+    return {}
+  },
+  'GET /sent': () => sent,
+}
+
+const control = http.createServer((req, res) => {
+  let body = ''
+  req.on('data', (chunk) => { body += chunk })
+  req.on('end', () => {
+    const route = routes[`${req.method} ${req.url}`]
+    let status = 200
+    let out
+    try {
+      if (!route) throw Object.assign(new Error('no route'), { status: 404 })
+      out = route(body ? JSON.parse(body) : {})
+    } catch (e) {
+      status = e.status ?? 400
+      out = { error: String(e.message ?? e) }
+    }
+    res.writeHead(status, { 'content-type': 'application/json' })
+    res.end(JSON.stringify(out))
+  })
+})
+control.listen(Number(args['control-port']), '127.0.0.1', () => {
+  const controlPort = control.address().port
+  process.stdout.write(JSON.stringify({ ready: true, grpcPort, controlPort }) + '\n')
+})
+
+const shutdown = async () => {
+  control.close()
+  await server.stop().catch(() => {})
+  process.exit(0)
+}
+process.on('SIGTERM', shutdown)
+process.on('SIGINT', shutdown)
