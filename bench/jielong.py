@@ -38,7 +38,10 @@ from bot.store.models_jielong import JielongList
 from bot.testing import Harness, build_harness, demo_settings, isolated_engine
 
 GOAL_MS = 50.0
-OPEN = "开团 周六水果团\n苹果 12.8元/斤 库存100000\n香蕉 9.9元/把 库存100000\n橙子 5.9元/斤 库存100000\n截团 今天23:00"
+OPEN = (
+    "开团 周六水果团\n苹果 12.8元/斤 库存100000\n香蕉 9.9元/把 库存100000\n"
+    "橙子 5.9元/斤 库存100000\n截团 今天23:00"
+)
 HEAD = "#接龙 周六水果团\n12月05日 23:00截单\n例 3栋1202 苹果1斤 香蕉1把\n"
 GOODS = ("苹果{}斤", "香蕉{}把", "苹果x{} 橙子1斤", "【{}】香蕉", "橙子{}斤 不要太酸")
 

@@ -118,6 +118,8 @@ class CloseResult:
     succeeded: bool
     buyers: int
     cancelled_orders: int
+    units: int = 0
+    min_units: int | None = None
 
 
 def close_campaign(s: Session, campaign: Campaign, now: datetime, on_failure: str) -> CloseResult | None:
@@ -126,7 +128,11 @@ def close_campaign(s: Session, campaign: Campaign, now: datetime, on_failure: st
         return None
     assert campaign.id is not None
     buyers = buyers_count(s, campaign.id)
-    succeeded = campaign.min_buyers is None or buyers >= campaign.min_buyers
+    min_units = (campaign.options or {}).get("min_units")
+    units = sum(i.sold for i in items_of(s, campaign.id))
+    succeeded = (campaign.min_buyers is None or buyers >= campaign.min_buyers) and (
+        not min_units or units >= min_units
+    )
     cancelled = 0
     if not succeeded and on_failure == "cancel":
         cancelled = cancel_all_orders(s, campaign.id, now)
@@ -134,7 +140,7 @@ def close_campaign(s: Session, campaign: Campaign, now: datetime, on_failure: st
     campaign.closed_at = now
     campaign.succeeded = succeeded
     s.add(campaign)
-    return CloseResult(succeeded, buyers, cancelled)
+    return CloseResult(succeeded, buyers, cancelled, units, min_units)
 
 
 def cancel_all_orders(s: Session, campaign_id: int, now: datetime) -> int:

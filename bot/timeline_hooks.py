@@ -12,10 +12,15 @@ from bot.timeline_config import load_timeline_config
 from bot.timeline_stock import note_stock_crossings
 
 
-def order_followups(ctx: Ctx, campaign: Campaign, touched_items: list[int]) -> list[Reply]:
-    """Apply the member's grabbed red packets to the order; note stock crossings for a stock post."""
+def order_followups(
+    ctx: Ctx, campaign: Campaign, touched_items: list[int], member_id: str | None = None
+) -> list[Reply]:
+    """Apply the member's grabbed red packets to the order; note stock crossings for a stock post.
+
+    ``member_id`` is the order's owner when it is not the sender (a leader confirming a 接龙 line).
+    """
     assert campaign.id is not None
-    claim_coupons(ctx.session, campaign.id, ctx.sender_id)
+    claim_coupons(ctx.session, campaign.id, member_id or ctx.sender_id)
     if not touched_items or campaign.status != CampaignStatus.OPEN:
         return []
     config = load_timeline_config(ctx.settings.timeline).for_group(campaign.owner_group_id)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from bot import alerts, broadcasts, payments, redpackets
 from bot.campaigns import buyers_count, open_campaign
 from bot.messages import Reply
+from bot.recaps import media_dir_for, recap_replies
 from bot.store.models import CampaignStatus
 from bot.timeline_stock import item_views, stock_post
 from scheduler.plan import rain_of
@@ -104,6 +105,13 @@ def alert_job(job: JobCtx) -> list[Reply]:
     return alerts.alert_replies(job.session, job.campaign, found)
 
 
+def recap_job(job: JobCtx) -> list[Reply]:
+    """战报 after a successful close: text and poster to the groups, files to the leader."""
+    if job.campaign.status != CampaignStatus.CLOSED or job.campaign.succeeded is False:
+        return []
+    return recap_replies(job.session, job.campaign, job.app.settings, job.now, media_dir_for(job.session))
+
+
 ACTIONS: dict[str, Callable[[JobCtx], list[Reply]]] = {
     "preheat": preheat_job,
     "remind_open": remind_open_job,
@@ -115,6 +123,7 @@ ACTIONS: dict[str, Callable[[JobCtx], list[Reply]]] = {
     "stock": stock_job,
     "last_call": last_call_job,
     "close": close_job,
+    "recap": recap_job,
     "pay": pay_job,
     "alert": alert_job,
 }

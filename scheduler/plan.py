@@ -29,9 +29,12 @@ KIND_ORDER = {
     "alert": 7,
     "last_call": 8,
     "close": 9,
-    "pay": 10,
+    "recap": 10,
+    "pay": 11,
 }
-MUST_RUN = {"open", "close", "rain_end"}
+MUST_RUN = {"open", "close", "rain_end", "recap"}
+# The 战报 follows the close after a short pause (late payments and 已付款 land first).
+RECAP_AFTER = timedelta(minutes=2)
 # Reminders a leader turns off with 「提醒 关」 (explicit 预热 / 红包雨 lines still run).
 REMINDER_KINDS = {"remind_open", "countdown", "sales", "last_call", "pay"}
 PRE_OPEN = {"preheat", "remind_open", "countdown"}
@@ -148,6 +151,7 @@ def full_timeline(
             add("last_call", m, closes - timedelta(minutes=m), grace.last_call)
     ended = campaign.closed_at if campaign.status == CampaignStatus.CLOSED else closes
     if ended is not None and campaign.succeeded is not False:
+        add("recap", 0, ended + RECAP_AFTER)
         for n, when in enumerate(pay_times(ended, config, tz), start=1):
             add("pay", n, when, grace.pay)
     if alerts is not None and alerts.enabled and opens is not None:
@@ -200,5 +204,5 @@ def plan_for(
     if status == CampaignStatus.OPEN:
         return [j for j in jobs if j.kind not in PRE_OPEN and j.kind != "open"]
     if status == CampaignStatus.CLOSED:
-        return [j for j in jobs if j.kind in ("pay", "rain_end")]
+        return [j for j in jobs if j.kind in ("pay", "rain_end", "recap")]
     return []

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, or_, select
 
 from bot.alerts import ActivityMeter
 from bot.campaigns import ACTIVE
-from bot.messages import InboundMessage, Reply
+from bot.messages import Reply
 from bot.store.models import Campaign, CampaignStatus, SentNotice
 from bot.timeline_config import load_alerts_config, load_timeline_config
 from scheduler.actions import ACTIONS
@@ -83,22 +83,6 @@ class TimelineRunner:
         self.alerts = load_alerts_config(app.settings.alerts)
         self.activity = activity or ActivityMeter()
         self._scheduled: dict[int, dict[str, datetime]] = {}
-        self._observe_inbound(app)
-
-    def _observe_inbound(self, app: App) -> None:
-        """Count group chat for the activity alert before the app handles each message.
-
-        The app hands its ``feed`` to the transport at start; wrapping it here keeps the
-        meter an injected object without a global.
-        """
-        inner: Callable[[InboundMessage], Awaitable[None]] = app.feed
-
-        async def feed(message: InboundMessage) -> None:
-            if message.is_group and message.kind == "text" and message.sender_id != app.settings.bot_id:
-                self.activity.record(message.chat_id, self.app.clock.now())
-            await inner(message)
-
-        app.feed = feed  # type: ignore[method-assign]
 
     def plan_of(self, campaign: Campaign) -> list[JobSpec]:
         return plan_for(campaign, self.config, self.app.clock.tz, self.alerts)

@@ -264,3 +264,26 @@ async def test_junk_never_raises_and_never_answers(
 async def test_non_group_buy_jielong_never_becomes_an_order(opened: Harness) -> None:
     out = await opened.say("张叔", "#接龙 周日晨跑打卡\n\n1. 张叔 苹果2")
     assert out == [] and book(opened) == {} and pending(opened) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "links"),
+    [
+        ("#接龙 周六水果团\n\n1. 王姐", True),
+        ("#接龙\n周六水果团 18:00截单\n\n1. 王姐", True),
+        ("@王姐 #接龙 周六 水果团\n\n1. 王姐", True),
+        ("#Group Note\n【周六水果团】今晚截单\n\n1. 王姐", True),
+        ("#接龙\n幸福里团购\n周六水果团，六点截单\n\n1. 王姐", True),  # named in the description
+        ("#接龙 水果团\n\n1. 王姐", True),  # a shorter name the leader uses
+        ("#接龙 周日晨跑打卡\n\n1. 王姐", False),
+        ("#接龙 团购\n\n1. 王姐", False),
+        ("#接龙\n\n1. 王姐", False),
+        ("#接龙 周日蔬菜团\n\n1. 王姐", False),
+    ],
+)
+def test_which_jielong_feeds_the_campaign(text: str, links: bool) -> None:
+    from bot.groupbuy.jielong import parse_jielong
+    from bot.jielong_book import links_to
+
+    snap = parse_jielong(text)
+    assert snap is not None and links_to(snap, "周六水果团") is links

@@ -35,6 +35,8 @@ TIMELINE = {
     "timeline/last_call",
     "campaign/closed",
     "timeline/tier_settled",
+    "recap/recap",
+    "recap/poster",
     "payments/reminder",
 }
 
@@ -55,6 +57,8 @@ EXPECTED = [  # (template, due time)
     ("timeline/last_call", local(5, 22, 30)),
     ("campaign/closed", local(5, 23)),
     ("timeline/tier_settled", local(5, 23)),
+    ("recap/recap", local(5, 23, 2)),  # the 战报 text and poster follow the close
+    ("recap/poster", local(5, 23, 2)),
     # 23:30 falls in quiet hours -> 08:00; the second stage keeps a 2 h gap; the third finds
     # every unpaid member at the cap of 2 and says nothing.
     ("payments/reminder", local(6, 8)),

@@ -49,12 +49,12 @@ def test_plan_is_deterministic_and_ordered() -> None:
         "close:0"
     )
     assert jobs[0].id == "campaign:7:remind_open:60"
-    assert {j.kind for j in jobs if j.must_run} == {"open", "close"}
+    assert {j.kind for j in jobs if j.must_run} == {"open", "close", "recap"}
 
 
 def test_reminders_off_and_options_in_the_plan() -> None:
     off = plan_for(campaign(options={"reminders": False}))
-    assert {j.kind for j in off} == {"open", "close"}
+    assert {j.kind for j in off} == {"open", "close", "recap"}
     rain = {"at": local(5, 19, 50).isoformat(), "count": 5, "total_fen": 1000}
     jobs = {
         j.key: j for j in plan_for(campaign(options={"preheat_at": local(5, 12).isoformat(), "rain": rain}))
@@ -81,7 +81,7 @@ def test_status_filters_what_may_still_fire() -> None:
     open_ = {j.kind for j in plan_for(campaign(status=CampaignStatus.OPEN))}
     assert not open_ & {"open", "countdown", "remind_open"} and "close" in open_
     closed = {j.kind for j in plan_for(campaign(status=CampaignStatus.CLOSED, closed_at=local(5, 21)))}
-    assert closed == {"pay"}
+    assert closed == {"pay", "recap"}
     assert plan_for(campaign(status=CampaignStatus.CANCELLED)) == []
     failed = plan_for(campaign(status=CampaignStatus.CLOSED, closed_at=local(5, 21), succeeded=False))
     assert failed == []
