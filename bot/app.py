@@ -14,7 +14,7 @@ import logging
 import random
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +82,7 @@ class App:
         self._tasks: set[asyncio.Task[None]] = set()
         # Members already refreshed in the store: (group, id, name). Bounded by the groups' size.
         self._known: set[tuple[str | None, str, str]] = set()
+        self._unconfigured: set[str] = set()
         self._writer = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         self._seen: OrderedDict[str, None] = OrderedDict()
 
@@ -92,6 +93,10 @@ class App:
         self.timer.start()
         await self.timeline.reconcile()
         await self.transport.start(self.feed)
+        # A transport that can drop (WeChat) says when it is back: deliver what waited at once.
+        on_change = getattr(self.transport, "on_connection_change", None)
+        if on_change is not None:
+            on_change(lambda up: self._spawn(self.outbox.pump()) if up else None)
         await self.outbox.pump()
         return self
 
@@ -119,15 +124,20 @@ class App:
             return
         if message.is_group and message.kind == "text":
             self.timeline.activity.record(message.chat_id, self.clock.now())  # the chat-activity alert
+            self._note_unconfigured(message)
         chat = self._chats.setdefault(message.chat_id, _ChatQueue())
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         chat.waiting.append((message, done))
         if not chat.busy:
             chat.busy = True
-            task = asyncio.create_task(self._drain(chat))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._drain(chat))
         await done
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run work in the background, keeping a reference so it is not collected mid-way."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _drain(self, chat: _ChatQueue) -> None:
         batch: list[tuple[InboundMessage, asyncio.Future[None]]] = []
@@ -149,6 +159,21 @@ class App:
                 if not done.done():
                     done.set_result(None)
             chat.waiting = []
+
+    def _note_unconfigured(self, message: InboundMessage) -> None:
+        """Tell the operator, once per group, how to put a new WeChat group in config.yaml."""
+        if self.settings.group(message.chat_id) is None and message.chat_id not in self._unconfigured:
+            self._unconfigured.add(message.chat_id)
+            log.info(
+                "group %r (%s) is not in config.yaml; to run group-buys there add under groups: "
+                "{id: %s, name: %s, leader: <the leader's id>} — this message came from %s (id %s)",
+                message.chat_name,
+                message.chat_id,
+                message.chat_id,
+                message.chat_name or "",
+                message.sender_name,
+                message.sender_id,
+            )
 
     def _already_seen(self, message_id: str) -> bool:
         if message_id in self._seen:
@@ -260,8 +285,13 @@ class App:
     def _mark_processed(self, s: Session, message: InboundMessage) -> bool:
         """Record the message id; False when it was handled before (a redelivery)."""
         dialect = {"sqlite": sqlite_insert, "postgresql": pg_insert}[self.engine.dialect.name]
-        stmt = dialect(ProcessedMessage).values(id=message.id, at=self.clock.now()).on_conflict_do_nothing()
-        return s.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+        stmt = (
+            dialect(ProcessedMessage)
+            .values(id=message.id, at=self.clock.now())
+            .on_conflict_do_nothing()
+            .returning(ProcessedMessage.id)  # rowcount is not reliable here on PostgreSQL
+        )
+        return s.execute(stmt).first() is not None
 
     def _usage(self, err: UsageError) -> Reply:
         return Reply(f"usage/{err.key}", dict(err.data))

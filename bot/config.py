@@ -65,6 +65,8 @@ class Settings(_Strict):
     database_url: str = "sqlite:///data/tuanbot.db"
     transport: Literal["webchat", "wechaty"] = "webchat"
     mask_names: bool = True
+    # Where posters and exports are written (default: exports/ beside the SQLite file).
+    media_dir: str | None = None
     web: WebConfig = WebConfig()
     wechaty: WechatyConfig = WechatyConfig()
     pacing: PacingConfig = PacingConfig()

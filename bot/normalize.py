@@ -15,7 +15,7 @@ def fold_width(text: str) -> str:
         code = ord(ch)
         if 0xFF01 <= code <= 0xFF5E:
             out.append(chr(code - 0xFEE0))
-        elif ch == "\u3000":
+        elif ch in "\u3000\u2005":  # ideographic space; the space WeChat puts after an @mention
             out.append(" ")
         else:
             out.append(ch)

@@ -138,6 +138,10 @@ class Outbox:
                     log.warning("transport unavailable; %d message(s) wait in the outbox", waiting)
                     self._schedule(self.clock.now() + RETRY_AFTER)
                     return
+                except Exception:
+                    # The network is up but refused this message (an unknown chat, say): it can
+                    # never go out, so it must not hold back the messages behind it.
+                    log.exception("outbox rows %s refused by the transport; dropped", [r.id for r in batch])
                 self.pacer.take(chat_id, now)
                 sent.extend(r.id for r in batch if r.id is not None)
                 del queue[: len(batch)]

@@ -43,8 +43,11 @@ log = logging.getLogger(__name__)
 DEFAULT_MEDIA_DIR = Path("data/exports")
 
 
-def media_dir_for(session: Session) -> Path:
-    """Where generated files go: ``exports/`` beside the SQLite database file, else data/exports."""
+def media_dir_for(session: Session, settings: Settings) -> Path:
+    """Where generated files go: ``media_dir`` from the settings, else ``exports/`` beside the
+    SQLite database file, else data/exports."""
+    if settings.media_dir:
+        return Path(settings.media_dir)
     url = session.get_bind().url
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return Path(url.database).parent / "exports"

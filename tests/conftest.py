@@ -26,10 +26,11 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
-async def bot(engine: Engine) -> AsyncIterator[Harness]:
+async def bot(engine: Engine, tmp_path: Path) -> AsyncIterator[Harness]:
     """The demo group 幸福里1群: leader 王姐, admin 小陈, members 李阿姨 张叔 赵姐 刘哥."""
     settings = demo_settings(
-        {"幸福里1群": {"leader": "王姐", "admins": ["小陈"], "members": ["李阿姨", "张叔", "赵姐", "刘哥"]}}
+        {"幸福里1群": {"leader": "王姐", "admins": ["小陈"], "members": ["李阿姨", "张叔", "赵姐", "刘哥"]}},
+        media_dir=str(tmp_path / "media"),
     )
     h = build_harness(settings, engine, START)
     async with h.app:

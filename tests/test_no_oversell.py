@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-import pytest
 from oversell_audit import announcement, audit, publish_to, read_book, replies_by_member
 from sqlalchemy.engine import Engine
 
@@ -100,17 +99,11 @@ async def test_flash_crowd_sells_exactly_the_stock(engine: Engine) -> None:
     assert book.held.get(h.member_id("重发阿姨"), 0) in (0, 2)
 
 
-async def test_member_spamming_from_two_groups_keeps_the_limit(
-    engine: Engine, request: pytest.FixtureRequest
-) -> None:
-    """One member orders from four groups at once: the limit holds and every message is answered."""
-    if engine.dialect.name == "postgresql":
-        # Known bug: concurrent first inserts of the member (touch_member) and of the order
-        # (change_order) hit unique keys; the loser's message fails with no reply. Nothing is
-        # oversold, but the member is not answered. Remove once App._handle retries on IntegrityError.
-        request.applymarker(
-            pytest.mark.xfail(reason="PG insert race loses replies (see docs/performance.md)")
-        )
+async def test_member_spamming_from_two_groups_keeps_the_limit(engine: Engine) -> None:
+    """One member orders from four groups at once: the limit holds and every message is answered.
+
+    On PostgreSQL the first inserts of the member and of the order race on unique keys; the app
+    retries the losing message, which then sees the winner's rows."""
     stock, limit = 100, 3
     async with sale(engine, stock, limit) as h:
         messages = [order(h, group, "张叔", "苹果1") for group in GROUPS for _ in range(3)]

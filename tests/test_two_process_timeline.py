@@ -83,6 +83,8 @@ async def test_two_processes_send_every_notice_once() -> None:
             "redpacket/rain_end": 1,
             "campaign/announcement": 1,
             "campaign/jielong_post": 1,
+            "recap/recap": 1,
+            "recap/poster": 1,
             "timeline/sales": 1,
             "timeline/last_call": 2,
             "campaign/closed": 1,

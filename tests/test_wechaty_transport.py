@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -249,4 +250,6 @@ async def test_wrong_token_one_clear_line_and_no_crash(gateway: Gateway, caplog)
         assert "rejected the token" in lines[0].getMessage()
         assert not transport.connected.is_set()
     finally:
-        await transport.stop()
+        async with asyncio.timeout(10):
+            await transport.stop()  # must end the retry loop even mid-handshake
+    assert not [t for t in asyncio.all_tasks() if t.get_name() == "wechaty-transport" and not t.done()]

@@ -14,7 +14,6 @@ What the client gets wrong and how this module works around it:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections import OrderedDict
@@ -85,11 +84,10 @@ def _load_client() -> tuple[type, Any]:
         async def start(self) -> None:
             self._init_puppet()
             async with asyncio.timeout(CONNECT_TIMEOUT):
-                # Same handshake as the client: restart the remote puppet, then listen.
-                try:
-                    await self.puppet_stub.stop()
-                finally:
-                    await self.puppet_stub.start()
+                # The client's handshake (restart the remote puppet), but without its
+                # try/finally: an RPC awaited in a finally swallows a cancellation.
+                await self.puppet_stub.stop()
+                await self.puppet_stub.start()
             await self._listen_for_event()
 
         async def _listen_for_event(self) -> None:
@@ -175,6 +173,7 @@ class WechatyTransport:
         self._sink: Sink | None = None
         self._client: Any = None
         self._runner: asyncio.Task[None] | None = None
+        self._stopping = False
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._topics: dict[str, str] = {}
         self._listeners: list[Callable[[bool], None]] = []
@@ -186,14 +185,20 @@ class WechatyTransport:
         if self._runner is not None:
             raise RuntimeError("transport already started")
         self._sink = sink
+        self._stopping = False
         self._runner = asyncio.create_task(self._run(), name="wechaty-transport")
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
         if runner is not None:
+            self._stopping = True
             runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await runner
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # we are being cancelled ourselves: do not swallow it
         self._set_connected(False)
 
     def on_connection_change(self, listener: Callable[[bool], None]) -> None:
@@ -218,6 +223,9 @@ class WechatyTransport:
                 self._set_connected(False)
                 self._client = None
                 client.close()
+            if self._stopping:
+                # A library may swallow our cancellation while failing; stop anyway.
+                raise asyncio.CancelledError
             if client.streaming:
                 failures, last_kind = 0, None  # it was working: start the backoff over
             kind, why = _failure_kind(exc or EOFError("closed by the gateway"), client.streaming)
@@ -312,7 +320,7 @@ class WechatyTransport:
         talker = payload.from_id
         if not talker or talker == self.self_id:
             return  # the bot's own message echoed back
-        if payload.type.name != "MESSAGE_TYPE_TEXT":
+        if payload.type.name != "MESSAGE_TYPE_TEXT" and not _is_jielong_app(payload.text or ""):
             log.debug("message %s of type %s ignored", message_id, payload.type.name)
             return
         room_id = payload.room_id or ""
@@ -428,3 +436,9 @@ class WechatyTransport:
                 raise
             log.warning("gateway cannot send %s (%s); sending the text instead", message.kind, exc)
             return False
+
+
+def _is_jielong_app(text: str) -> bool:
+    """WeChat's 接龙 app message (type 53): the client maps it to an unknown type; its text
+    is the XML the 接龙 reader understands (title, entries and author ids)."""
+    return "<appmsg" in text and "<type>53</type>" in text
