@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.groupbuy.money import yuan, yuan2
-from bot.groupbuy.privacy import mask_name, mask_phone
+from bot.groupbuy.privacy import mask_name, mask_phone, redact
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _WEEKDAYS = "一二三四五六日"
@@ -43,6 +43,7 @@ def make_environment(tz: ZoneInfo, *, mask_names: bool = True) -> Environment:
         yuan2=yuan2,
         mask=mask,
         mask_phone=mask_phone,
+        redact=redact,
         when=when,
         hm=hm,
         pct=lambda x: f"{x * 100:.0f}%",

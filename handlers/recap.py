@@ -40,7 +40,12 @@ def post_recap(ctx: Ctx, inv: Invocation) -> list[Reply] | Reply:
         return Reply.of("recap/not_closed", campaign=campaign)
     preview_to = None if ctx.message.is_group else ctx.sender_id
     replies = recap_replies(
-        ctx.session, campaign, ctx.settings, ctx.now, media_dir_for(ctx.session, ctx.settings), preview_to=preview_to
+        ctx.session,
+        campaign,
+        ctx.settings,
+        ctx.now,
+        media_dir_for(ctx.session, ctx.settings),
+        preview_to=preview_to,
     )
     if preview_to is not None:
         replies.append(Reply.of("recap/preview_hint", campaign=campaign))

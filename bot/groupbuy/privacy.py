@@ -18,3 +18,11 @@ def mask_name(name: str) -> str:
 def mask_phone(text: str) -> str:
     """Mainland mobile numbers inside any text: 13812345678 -> 138****5678."""
     return _PHONE.sub(r"\1****\2", text)
+
+
+_DIGIT_RUN = re.compile(r"\d{7,}")
+
+
+def redact(text: str) -> str:
+    """Members' own words echoed into a group: long digit runs (phones, ids) become ***."""
+    return _DIGIT_RUN.sub("***", mask_phone(text))
