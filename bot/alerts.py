@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from bot.campaigns import buyers_count, campaign_groups
 from bot.members import group_size
 from bot.messages import Reply
-from bot.store.models import Campaign, Order, Role
+from bot.store.models import Campaign, Order, Role, RoleName
 from bot.store.models_timeline import AlertLog
 from bot.timeline_config import AlertsConfig
 
@@ -137,20 +137,18 @@ def _edge_triggered(
     return due
 
 
-def recipients(s: Session, campaign: Campaign) -> list[str]:
-    """The leader and admins of the campaign's groups (private chats)."""
-    assert campaign.id is not None
-    groups = campaign_groups(s, campaign.id)
-    roles = s.exec(
-        select(Role.member_id).where(col(Role.group_id).in_(groups)).order_by(col(Role.role).desc())
-    )
-    return list(dict.fromkeys(roles))
+def staff_of(s: Session, group_ids: list[str]) -> list[str]:
+    """The leaders and admins of these groups, leaders first, each once: who private notices go to."""
+    roles = list(s.exec(select(Role).where(col(Role.group_id).in_(group_ids))))
+    roles.sort(key=lambda r: (r.role != RoleName.LEADER, r.member_id))
+    return list(dict.fromkeys(r.member_id for r in roles))
 
 
 def alert_replies(s: Session, campaign: Campaign, alerts: list[Alert]) -> list[Reply]:
     if not alerts:
         return []
+    assert campaign.id is not None
     return [
         Reply("timeline/alert", {"campaign": campaign, "alerts": alerts}, chat_id=who, private=True)
-        for who in recipients(s, campaign)
+        for who in staff_of(s, campaign_groups(s, campaign.id))
     ]

@@ -28,7 +28,7 @@ from bot.clock import Clock, SystemClock
 from bot.commands import Level, UsageError, match_command
 from bot.config import Settings
 from bot.context import Ctx
-from bot.members import level_in, member_name, sync_config, touch_member
+from bot.members import level_in, mark_left, member_name, sync_config, touch_member
 from bot.messages import InboundMessage, OutboundMessage, Reply
 from bot.outbox import Outbox, enqueue
 from bot.pacing import Pacer
@@ -144,21 +144,40 @@ class App:
         try:
             while chat.waiting:
                 batch, chat.waiting = chat.waiting[:BATCH], chat.waiting[BATCH:]
-                replan = await asyncio.to_thread(self._handle_batch, [m for m, _ in batch])
-                for campaign_id in replan:
-                    await self.timeline.plan(campaign_id)
-                await self.outbox.pump()
+                messages = [m for m, _ in batch]
+                try:
+                    replan = await asyncio.to_thread(self._handle_batch, messages)
+                except Exception:
+                    log.exception("a batch of %d message(s) failed; handling them one by one", len(messages))
+                    replan = await self._one_by_one(messages)
+                try:
+                    for campaign_id in replan:
+                        await self.timeline.plan(campaign_id)
+                    await self.outbox.pump()
+                except Exception:
+                    log.exception("planning or sending after a batch failed; the outbox will retry")
                 for _, done in batch:
                     done.set_result(None)
                 batch = []
-        except Exception:
-            log.exception("chat queue failed")
         finally:
             chat.busy = False
-            for _, done in [*batch, *chat.waiting]:
+            for _, done in batch:  # only when cancelled mid-batch (shutdown)
                 if not done.done():
-                    done.set_result(None)
-            chat.waiting = []
+                    done.cancel()
+
+    async def _one_by_one(self, messages: list[InboundMessage]) -> set[int]:
+        """After a failed batch commit: each message in its own transaction. One that still
+        fails is forgotten, so the network's redelivery of it is handled, not dropped."""
+        replan: set[int] = set()
+        for message in messages:
+            try:
+                replan |= await asyncio.to_thread(self._handle_batch, [message])
+            except Exception:
+                log.exception(
+                    "message %s in %s failed; a redelivery will be handled", message.id, message.chat_id
+                )
+                self._seen.pop(message.id, None)
+        return replan
 
     def _note_unconfigured(self, message: InboundMessage) -> None:
         """Tell the operator, once per group, how to put a new WeChat group in config.yaml."""
@@ -186,24 +205,20 @@ class App:
     def _handle_batch(self, messages: list[InboundMessage]) -> set[int]:
         """Handle messages in one transaction; returns the campaigns to plan again."""
         replan: set[int] = set()
+        fresh = {_member_key(m) for m in messages} - self._known
         # SQLite has one writer: queue for it here rather than in its sleeping busy handler.
         with self._writer, Session(self.engine, expire_on_commit=False) as s:
             for message in messages:
-                changed = self._handle_retrying(s, message)
-                if changed is None:
-                    self._forget(message)
-                else:
-                    replan |= changed
+                replan |= self._handle_retrying(s, message, _member_key(message) in fresh)
             try:
                 s.commit()
             except Exception:
-                for message in messages:
-                    self._forget(message)
+                self._known -= fresh  # their member rows were not stored after all
                 raise
         return replan
 
-    def _handle_retrying(self, s: Session, message: InboundMessage) -> set[int] | None:
-        """One message in its own savepoint. None: it failed and left no trace."""
+    def _handle_retrying(self, s: Session, message: InboundMessage, fresh: bool) -> set[int]:
+        """One message in its own savepoint; a failure leaves no trace in the store."""
         for attempt in range(1, RETRIES + 1):
             try:
                 with s.begin_nested():
@@ -211,17 +226,16 @@ class App:
             except IntegrityError:
                 # Another process inserted the same member or order row first; now that it
                 # is committed, another try sees it.
+                if fresh:
+                    self._known.discard(_member_key(message))
                 if attempt == RETRIES:
                     log.exception("message %s in %s failed", message.id, message.chat_id)
             except Exception:
+                if fresh:
+                    self._known.discard(_member_key(message))
                 log.exception("message %s in %s failed", message.id, message.chat_id)
-                return None
-        return None
-
-    def _forget(self, message: InboundMessage) -> None:
-        """A failed message's member refresh was rolled back: do it again next time."""
-        group_id = message.chat_id if message.is_group else None
-        self._known.discard((group_id, message.sender_id, message.sender_name))
+                break
+        return set()
 
     def _handle(self, s: Session, message: InboundMessage) -> set[int]:
         """Route one message. Returns the campaigns whose timeline changed."""
@@ -258,6 +272,12 @@ class App:
 
     def _handle_event(self, s: Session, message: InboundMessage) -> set[int]:
         """Joins and leaves: keep membership right, then let routes react (welcome)."""
+        now = self.clock.now()
+        if message.kind == "leave":
+            mark_left(s, message.chat_id, message.sender_id, now)
+            self._known = {k for k in self._known if k[:2] != (message.chat_id, message.sender_id)}
+        elif message.kind == "join":
+            touch_member(s, message.chat_id, message.sender_id, message.sender_name, now)
         ctx = Ctx(message, s, self.settings, self.clock, self.rng, Level.MEMBER, None, message.chat_id)
         for route in self.routes:
             args = route.trigger(ctx)
@@ -270,8 +290,7 @@ class App:
         if route.writes and not self._mark_processed(s, message):
             log.info("message %s already handled; dropped", message.id)
             return set()
-        known = (ctx.group_id, message.sender_id, message.sender_name)
-        if known not in self._known:
+        if (known := _member_key(message)) not in self._known:
             touch_member(s, ctx.group_id, message.sender_id, message.sender_name, self.clock.now())
             self._known.add(known)
         try:
@@ -331,6 +350,11 @@ class App:
     def send_in_transaction(self, s: Session, replies: Iterable[Reply]) -> None:
         """For scheduled work: queue replies in the caller's transaction."""
         self._enqueue(s, list(replies), None)
+
+
+def _member_key(message: InboundMessage) -> tuple[str | None, str, str]:
+    """(group, member id, name): a member whose row and membership are known to be stored."""
+    return (message.chat_id if message.is_group else None, message.sender_id, message.sender_name)
 
 
 def _as_list(result: Reply | Iterable[Reply] | None) -> list[Reply]:

@@ -124,6 +124,8 @@ class CloseResult:
 
 def close_campaign(s: Session, campaign: Campaign, now: datetime, on_failure: str) -> CloseResult | None:
     """Open or scheduled -> closed; decides 成团 by the minimum. None when not closable."""
+    # Wait for orders being taken right now (they lock this row too), then count.
+    s.refresh(campaign, with_for_update=True)
     if campaign.status not in ACTIVE:
         return None
     assert campaign.id is not None

@@ -87,6 +87,15 @@ class UsageError(Exception):
         self.data = data
 
 
+# Words glued to a command word that make it talk, not a command: 「截团了吗」「统计一下人数」
+# 「核销怎么弄」「没取货的人真多」「菜单呢」. Only the first line counts (开团's items follow).
+_TALK = re.compile(
+    r"^(了|一下|的|是|还|都|也|就|怎|如何|啥|什么|为什么|谁|哪|吗|呢|吧|啊|呀|啦|嘛|没|不)"
+    r"|(吗|呢|吧|啊|呀|啦|嘛|没|没有|一下|[?？])$"
+    r"|怎么|如何|什么|为什么|为啥"
+)
+
+
 def match_command(text: str) -> Invocation | None:
     """The command a message starts with, or None. Case-insensitive for Latin words."""
     head = text.lstrip()
@@ -94,12 +103,23 @@ def match_command(text: str) -> Invocation | None:
     for word, spec in _BY_WORD:
         if folded.startswith(word.lower()):
             rest = head[len(word) :]
+            glued = bool(rest) and not rest[0].isspace()
             # A loose word must stand alone or be followed by a space/argument, never be
             # the start of an ordinary sentence (我的订单 yes, 我的天 no).
-            if not spec.strict and rest and not rest[0].isspace() and spec.key == "my_orders":
+            if glued and spec.key == "my_orders":
+                if re.fullmatch(r"[呢吗嘛啊?？!！。]+", rest.strip()):
+                    return Invocation(spec, word, "")  # 「我的订单呢？」 is still asking for them
                 continue
+            if glued and spec.key != "my_orders" and _TALK.search(rest.split("\n", 1)[0].strip()):
+                return None
             return Invocation(spec, word, rest.strip())
     return None
+
+
+def small_number(text: str) -> int | None:
+    """A plain number of at most 9 ASCII digits (「²」, 「①」 and 20-digit ids are not)."""
+    text = text.strip()
+    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else None
 
 
 # --- argument models ---------------------------------------------------------------
@@ -111,7 +131,10 @@ class AddStockArgs:
     quantity: int
 
 
-_ITEM_QTY = re.compile(r"^(?P<item>.+?)\s*[x×*+]?\s*(?P<qty>[0-9零一二两俩三四五六七八九十百千]+)\s*\S{0,2}$")
+# The unit after the number is optional, and never a multiplier (「1万」 is not 1).
+_ITEM_QTY = re.compile(
+    r"^(?P<item>.+?)\s*[x×*+]?\s*(?P<qty>[0-9零一二两俩三四五六七八九十百千]+)\s*(?:[^\s0-9万亿千百十]{1,2})?$"
+)
 
 
 def parse_add_stock(rest: str) -> AddStockArgs:
@@ -141,8 +164,8 @@ def parse_campaign_ref(rest: str, key: str) -> int | None:
     rest = rest.strip().lstrip("#").strip()
     if not rest:
         return None
-    if rest.isdigit():
-        return int(rest)
+    if (number := small_number(rest)) is not None:
+        return number
     raise UsageError(key)
 
 
@@ -184,8 +207,8 @@ def parse_timeline_ref(text: str) -> TimelineRef | None:
     text = "".join(text.split())
     if not text:
         return None
-    if text.isdigit():
-        return TimelineRef(index=int(text))
+    if (number := small_number(text)) is not None:
+        return TimelineRef(index=number)
     for pattern, kind in _TL_WORDS:
         if re.fullmatch(pattern, text):
             return TimelineRef((kind,), "0")
@@ -228,8 +251,9 @@ def parse_mark_paid(rest: str, mentions: tuple[str, ...]) -> PaidArgs | None:
     if words in (["全部"], ["所有"], ["全部人"]):
         return PaidArgs(everyone=True)
     nos = [w.lstrip("#").removesuffix("号") for w in words]
-    if nos and all(n.isdigit() for n in nos):
-        return PaidArgs(tuple(int(n) for n in nos))
+    numbers = [small_number(n) for n in nos]
+    if nos and all(n is not None for n in numbers):
+        return PaidArgs(tuple(n for n in numbers if n is not None))
     return None
 
 

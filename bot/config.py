@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.timeline_config import AlertsConfig, TimelineConfig
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
 
@@ -72,9 +74,8 @@ class Settings(_Strict):
     pacing: PacingConfig = PacingConfig()
     orders: OrdersConfig = OrdersConfig()
     groups: tuple[GroupConfig, ...] = ()
-    # Feature sections (timeline, alerts, pickup …) validated by their own modules.
-    timeline: dict[str, Any] = Field(default_factory=dict)
-    alerts: dict[str, Any] = Field(default_factory=dict)
+    timeline: TimelineConfig = TimelineConfig()
+    alerts: AlertsConfig = AlertsConfig()
 
     @field_validator("timezone")
     @classmethod

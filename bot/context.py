@@ -11,6 +11,7 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.commands import Invocation, Level
 from bot.config import Settings
+from bot.members import groups_managed
 from bot.messages import InboundMessage
 
 
@@ -44,3 +45,9 @@ class Ctx:
     @property
     def text(self) -> str:
         return self.message.text
+
+    def managed_groups(self, level: Level = Level.ADMIN) -> list[str]:
+        """The group this message is in; in a private chat, the groups the sender runs at ``level``."""
+        if self.group_id is not None:
+            return [self.group_id]
+        return groups_managed(self.session, self.sender_id, level)

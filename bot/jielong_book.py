@@ -104,12 +104,8 @@ def is_open(campaign: Campaign, now: datetime) -> bool:
 # -------------------------------------------------------------------------------------- attribution
 
 
-# fold_width as a translate table: nicknames of a 500-member group are folded on every snapshot.
-_FOLD = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
-
-
 def _nick(text: str) -> str:
-    return _SPACES.sub("", unicodedata.normalize("NFC", text.translate(_FOLD)).casefold())
+    return _SPACES.sub("", unicodedata.normalize("NFC", fold_width(text)).casefold())
 
 
 def attribution(s: Session, group_id: str, sender_id: str, sender_name: str) -> Callable[[str], str | None]:

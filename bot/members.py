@@ -26,11 +26,18 @@ def sync_config(s: Session, settings: Settings, now: datetime) -> None:
             if role.member_id != g.leader:
                 s.delete(role)
         s.flush()
-        set_role(s, g.id, g.leader, RoleName.LEADER)
+        set_role(s, g.id, g.leader, RoleName.LEADER, source="config")
         for admin in g.admins:
             touch_member(s, g.id, admin, None, now)
             if role_of(s, g.id, admin) is None:
-                set_role(s, g.id, admin, RoleName.ADMIN)
+                set_role(s, g.id, admin, RoleName.ADMIN, source="config")
+        # An admin taken out of config.yaml loses the rights config gave (not those given in chat).
+        stale = select(Role).where(
+            Role.group_id == g.id, Role.role == RoleName.ADMIN, Role.source == "config"
+        )
+        for role in s.exec(stale):
+            if role.member_id not in g.admins:
+                s.delete(role)
 
 
 def touch_member(s: Session, group_id: str | None, member_id: str, name: str | None, now: datetime) -> Member:
@@ -55,21 +62,30 @@ def touch_member(s: Session, group_id: str | None, member_id: str, name: str | N
     return member
 
 
+def mark_left(s: Session, group_id: str, member_id: str, now: datetime) -> None:
+    """The member left the group: no longer counted among its members."""
+    link = s.get(GroupMember, (group_id, member_id))
+    if link is not None and link.left_at is None:
+        link.left_at = now
+        s.add(link)
+
+
 def role_of(s: Session, group_id: str, member_id: str) -> str | None:
     role = s.exec(select(Role).where(Role.group_id == group_id, Role.member_id == member_id)).first()
     return role.role if role else None
 
 
-def set_role(s: Session, group_id: str, member_id: str, role: str | None) -> None:
+def set_role(s: Session, group_id: str, member_id: str, role: str | None, source: str = "chat") -> None:
     existing = s.exec(select(Role).where(Role.group_id == group_id, Role.member_id == member_id)).first()
     if role is None:
         if existing is not None:
             s.delete(existing)
         return
     if existing is None:
-        s.add(Role(group_id=group_id, member_id=member_id, role=role))
+        s.add(Role(group_id=group_id, member_id=member_id, role=role, source=source))
     else:
         existing.role = role
+        existing.source = source
         s.add(existing)
 
 
@@ -86,9 +102,13 @@ def level_in(s: Session, group_id: str | None, member_id: str) -> Level:
     return Level.MEMBER
 
 
-def groups_managed(s: Session, member_id: str) -> list[str]:
-    """Groups where the member is leader or admin, leader's groups first."""
+def groups_managed(s: Session, member_id: str, level: Level = Level.ADMIN) -> list[str]:
+    """Groups where the member has at least ``level`` (leader or admin), leader's groups first.
+
+    In a private chat a leader-only command must only reach the groups the sender leads."""
     roles = list(s.exec(select(Role).where(Role.member_id == member_id)))
+    if level >= Level.LEADER:
+        roles = [r for r in roles if r.role == RoleName.LEADER]
     roles.sort(key=lambda r: r.role != RoleName.LEADER)
     return [r.group_id for r in roles]
 

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.pickup import pickup_code
-from bot.store.models import Campaign, Item, Order, OrderLine, OrderStatus
+from bot.store.models import Campaign, CampaignStatus, Item, Order, OrderLine, OrderStatus
 
 
 class Refusal(StrEnum):
@@ -56,6 +56,8 @@ class Outcome:
     rejected: list[Rejected] = field(default_factory=list)
     # Items whose remaining stock crossed a broadcast threshold (for the timeline's 仅剩N件).
     touched_items: list[int] = field(default_factory=list)
+    # The campaign closed (截团 committed) before this order could be taken.
+    closed: bool = False
 
 
 def _lock_order(s: Session, campaign_id: int, member_id: str) -> Order | None:
@@ -107,6 +109,13 @@ def change_order(
     Each item is decided on its own: one sold-out item does not block the others.
     """
     assert campaign.id is not None
+    if any(qty > 0 for _, qty in wants):
+        # A 截团 may have committed since the handler looked: lock the campaign row and look
+        # again (PostgreSQL; SQLite has a single writer anyway), so no order slips in after
+        # the final tally. Giving units back (取消, 改小) stays possible.
+        s.refresh(campaign, with_for_update=True)
+        if campaign.status != CampaignStatus.OPEN:
+            return Outcome(None, closed=True)
     order = _lock_order(s, campaign.id, member_id)
     outcome = Outcome(order)
     lines = _lines(s, order) if order else {}

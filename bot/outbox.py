@@ -86,22 +86,17 @@ class Outbox:
         self.owner = owner
         self._lock = asyncio.Lock()
         self._wake_at: datetime | None = None
-        self._cursor = 0  # highest row id already taken into the queues
         self._queues: dict[str, list[OutboxMessage]] = {}
+        # Row ids already taken into the queues. Not an id cursor: on PostgreSQL a lower id
+        # can commit after a higher one, and a cursor would skip it.
+        self._queued: set[int] = set()
 
     def pending(self) -> list[OutboxMessage]:
-        """Every row of this instance not yet sent (the store's view, for start-up and tests)."""
-        return self._read(after=0)
-
-    def _read(self, after: int) -> list[OutboxMessage]:
+        """Every row of this instance not yet sent, in order."""
         with Session(reader(self.engine)) as s:
             stmt = (
                 select(OutboxMessage)
-                .where(
-                    OutboxMessage.owner == self.owner,
-                    OutboxMessage.sent_at.is_(None),  # type: ignore[union-attr]
-                    col(OutboxMessage.id) > after,
-                )
+                .where(OutboxMessage.owner == self.owner, OutboxMessage.sent_at.is_(None))  # type: ignore[union-attr]
                 .order_by(col(OutboxMessage.id))
             )
             return list(s.exec(stmt))
@@ -109,15 +104,17 @@ class Outbox:
     async def pump(self) -> None:
         """Send everything pacing allows now; schedule a wake-up for the rest."""
         async with self._lock:
-            for row in await asyncio.to_thread(self._read, self._cursor):
-                self._queues.setdefault(row.chat_id, []).append(row)
-                self._cursor = max(self._cursor, row.id or 0)
+            for row in await asyncio.to_thread(self.pending):
+                if row.id not in self._queued:
+                    self._queued.add(row.id)  # type: ignore[arg-type]
+                    self._queues.setdefault(row.chat_id, []).append(row)
             sent: list[int] = []
             try:
                 await self._send_queued(sent)
             finally:
                 if sent:
                     await asyncio.to_thread(self._mark_sent, sent, self.clock.now())
+                    self._queued.difference_update(sent)
 
     async def _send_queued(self, sent: list[int]) -> None:
         next_wake: datetime | None = None

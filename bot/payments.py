@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
 from bot.campaigns import tally
+from bot.jielong_book import leader_of
 from bot.messages import Reply
+from bot.orderbook import view_order
 from bot.store.models import Campaign, Member, Order, OrderStatus
 from bot.store.models_timeline import PaymentNudge
 
@@ -129,3 +132,33 @@ def mark_paid(
 
 def known_follow_nos(s: Session, campaign_id: int) -> list[int]:
     return [o.follow_no for o, _ in _orders(s, campaign_id)]
+
+
+class ReportProblem(StrEnum):
+    NO_ORDER = "no_order"
+    ALREADY_PAID = "already_paid"
+
+
+@dataclass(frozen=True)
+class Reported:
+    problem: ReportProblem | None
+    follow_no: int = 0
+    due_fen: int = 0
+    leader_id: str = ""  # who confirms it: the leader of the order's group
+
+
+def report_paid(s: Session, campaign: Campaign, member_id: str) -> Reported:
+    """已付款: flag the member's active order as reported paid, for the leader to confirm with 收款."""
+    assert campaign.id is not None
+    order = s.exec(
+        select(Order).where(Order.campaign_id == campaign.id, Order.member_id == member_id)
+    ).first()
+    if order is None or order.status != OrderStatus.ACTIVE:
+        return Reported(ReportProblem.NO_ORDER)
+    if order.paid:
+        return Reported(ReportProblem.ALREADY_PAID, order.follow_no)
+    view = view_order(s, campaign.id, member_id)
+    order.paid_reported = True
+    s.add(order)
+    leader = leader_of(s, order.group_id) or campaign.created_by
+    return Reported(None, order.follow_no, view.due_fen if view else 0, leader)

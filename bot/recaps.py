@@ -22,6 +22,7 @@ from bot.groupbuy.exports import write_orders, write_sorting_list, write_supplie
 from bot.groupbuy.fonts import FontMissing
 from bot.groupbuy.poster import render_poster
 from bot.groupbuy.recap import CampaignFacts, Recap, compute_recap
+from bot.jielong_book import leader_of
 from bot.members import group_size
 from bot.messages import Reply
 from bot.render import make_environment, render
@@ -33,8 +34,6 @@ from bot.store.models import (
     Group,
     Order,
     OrderStatus,
-    Role,
-    RoleName,
 )
 from bot.support import average_rating
 
@@ -54,12 +53,18 @@ def media_dir_for(session: Session, settings: Settings) -> Path:
     return DEFAULT_MEDIA_DIR
 
 
-def leader_of(s: Session, campaign: Campaign) -> str:
-    """The leader of the campaign's own group (the configured one), else whoever opened it."""
-    role = s.exec(
-        select(Role).where(Role.group_id == campaign.owner_group_id, Role.role == RoleName.LEADER)
-    ).first()
-    return role.member_id if role else campaign.created_by
+def recap_campaign(s: Session, groups: list[str], ref: int | None) -> Campaign | None:
+    """The campaign given by number, else the groups' newest closed one (else the newest active)."""
+    stmt = (
+        select(Campaign)
+        .join(CampaignGroup, col(CampaignGroup.campaign_id) == col(Campaign.id))
+        .where(col(CampaignGroup.group_id).in_(groups), Campaign.status != CampaignStatus.CANCELLED)
+        .order_by(col(Campaign.id).desc())
+    )
+    if ref is not None:
+        return s.exec(stmt.where(Campaign.id == ref)).first()
+    closed = s.exec(stmt.where(Campaign.status == CampaignStatus.CLOSED)).first()
+    return closed or s.exec(stmt).first()
 
 
 def _facts(s: Session, campaign: Campaign, tz: ZoneInfo, now: datetime) -> CampaignFacts:
@@ -138,7 +143,9 @@ def build_recap(s: Session, campaign: Campaign, settings: Settings, now: datetim
         preview = render(env, "recap/next_preview", {"campaign": upcoming})
     rating, _ = average_rating(s, campaign.id)
     recap = compute_recap(current, previous, sum(group_size(s, g) for g in groups), preview, rating)
-    return RecapBundle(recap, campaign, groups, leader_of(s, campaign))
+    # The leader of the campaign's own group (the configured one), else whoever opened it.
+    leader = leader_of(s, campaign.owner_group_id) or campaign.created_by
+    return RecapBundle(recap, campaign, groups, leader)
 
 
 def write_leader_files(s: Session, campaign: Campaign, settings: Settings, media_dir: Path) -> list[Path]:

@@ -59,6 +59,7 @@ class Grab:
     outcome: GrabOutcome
     amount_fen: int = 0
     left: int = 0
+    has_order: bool = False  # the coupon went onto an order (else it waits for one)
 
 
 def grab(s: Session, campaign_id: int, member_id: str, group_id: str | None, now: datetime) -> Grab:
@@ -86,17 +87,24 @@ def grab(s: Session, campaign_id: int, member_id: str, group_id: str | None, now
             packet = s.get(RainPacket, packet_id)
             assert packet is not None
             s.refresh(packet)
+            has_order = _active_order(s, campaign_id, member_id) is not None
             claim_coupons(s, campaign_id, member_id)
-            return Grab(GrabOutcome.GRABBED, packet.amount_fen, len(free) - free.index(packet_id) - 1)
+            left = len(free) - free.index(packet_id) - 1
+            return Grab(GrabOutcome.GRABBED, packet.amount_fen, left, has_order)
     return Grab(GrabOutcome.EMPTY)
+
+
+def _active_order(s: Session, campaign_id: int, member_id: str) -> Order | None:
+    order = s.exec(
+        select(Order).where(Order.campaign_id == campaign_id, Order.member_id == member_id)
+    ).first()
+    return order if order is not None and order.status == OrderStatus.ACTIVE else None
 
 
 def claim_coupons(s: Session, campaign_id: int, member_id: str) -> int:
     """Put the member's grabbed, not yet applied packets onto their active order. Returns fen added."""
-    order = s.exec(
-        select(Order).where(Order.campaign_id == campaign_id, Order.member_id == member_id)
-    ).first()
-    if order is None or order.status != OrderStatus.ACTIVE:
+    order = _active_order(s, campaign_id, member_id)
+    if order is None:
         return 0
     packets = list(
         s.exec(

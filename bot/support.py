@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from bot.groupbuy.money import parse_price
 from bot.groupbuy.numerals import parse_int
 from bot.pickup import Packet, packet
-from bot.store.models import Campaign, CampaignGroup, CampaignStatus, Order, OrderStatus, Role
+from bot.store.models import Campaign, CampaignGroup, CampaignStatus, Order, OrderStatus
 from bot.store.models_aftersale import Rating, Ticket, TicketStatus
 
 # 跟团号5 / #5 / 5号 at the start of a member's 售后 text names the order it is about.
@@ -106,13 +106,6 @@ def open_ticket(
     s.add(ticket)
     s.flush()
     return Opened(ticket, packet=packet(s, campaign, order))
-
-
-def staff_of(s: Session, group_id: str) -> list[str]:
-    """The leader and admins of a group, leader first: who after-sales tickets go to."""
-    roles = list(s.exec(select(Role).where(Role.group_id == group_id)))
-    roles.sort(key=lambda r: (r.role != "leader", r.member_id))
-    return [r.member_id for r in roles]
 
 
 def refundable_fen(s: Session, order: Order) -> int:

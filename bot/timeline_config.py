@@ -1,7 +1,7 @@
 """The `timeline:` and `alerts:` sections of config.yaml, validated.
 
-Settings keeps both sections as plain dicts (feature modules own their shape); this module
-turns them into typed models and fails start-up with a message naming the bad field.
+``bot.config.Settings`` validates both sections with these models, so a bad value stops
+start-up with the field and line named like any other setting.
 Per-group overrides live under ``timeline.groups.<group id>`` and take any top-level key.
 """
 
@@ -11,8 +11,6 @@ from datetime import time, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
-from bot.config import ConfigError
 
 
 class _Strict(BaseModel):
@@ -128,23 +126,3 @@ class AlertsConfig(_Strict):
     order_drop_min_orders: int = Field(default=3, ge=1)
     # The same alert is not repeated to the leader within this time.
     cooldown_minutes: int = Field(default=30, ge=0)
-
-
-def load_timeline_config(data: dict[str, Any] | None) -> TimelineConfig:
-    try:
-        return TimelineConfig.model_validate(data or {})
-    except ValidationError as exc:
-        raise ConfigError("invalid configuration\n" + _describe("timeline", exc)) from exc
-
-
-def load_alerts_config(data: dict[str, Any] | None) -> AlertsConfig:
-    try:
-        return AlertsConfig.model_validate(data or {})
-    except ValidationError as exc:
-        raise ConfigError("invalid configuration\n" + _describe("alerts", exc)) from exc
-
-
-def _describe(section: str, exc: ValidationError) -> str:
-    return "\n".join(
-        f"config.yaml: {section}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-    )

@@ -8,7 +8,6 @@ from bot.context import Ctx
 from bot.messages import Reply
 from bot.redpackets import claim_coupons
 from bot.store.models import Campaign, CampaignStatus
-from bot.timeline_config import load_timeline_config
 from bot.timeline_stock import note_stock_crossings
 
 
@@ -23,7 +22,7 @@ def order_followups(
     claim_coupons(ctx.session, campaign.id, member_id or ctx.sender_id)
     if not touched_items or campaign.status != CampaignStatus.OPEN:
         return []
-    config = load_timeline_config(ctx.settings.timeline).for_group(campaign.owner_group_id)
+    config = ctx.settings.timeline.for_group(campaign.owner_group_id)
     delay = timedelta(seconds=config.stock_post_delay_seconds)
     if note_stock_crossings(ctx.session, campaign, touched_items, config.low_stock_ratio, ctx.now, delay):
         ctx.replan.add(campaign.id)

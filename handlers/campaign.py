@@ -15,7 +15,6 @@ from bot.campaigns import (
 from bot.commands import Invocation, UsageError, parse_add_stock, parse_campaign_ref
 from bot.context import Ctx
 from bot.groupbuy.announce import AnnouncementError, parse_announcement
-from bot.members import groups_managed
 from bot.messages import Reply
 from bot.routing import Router
 from bot.store.models import Campaign, CampaignStatus
@@ -26,7 +25,7 @@ router = Router("campaign")
 def _target(ctx: Ctx, inv: Invocation, *, active_only: bool = True) -> Campaign | None:
     """The campaign a leader command is about: a number given, else the group's current one."""
     ref = parse_campaign_ref(inv.rest, inv.spec.key) if inv.spec.key != "add_stock" else None
-    groups = [ctx.group_id] if ctx.group_id else groups_managed(ctx.session, ctx.sender_id)
+    groups = ctx.managed_groups(inv.spec.level)
     if ref is not None:
         campaign = ctx.session.get(Campaign, ref)
         if campaign is None or campaign.owner_group_id not in groups:

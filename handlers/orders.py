@@ -73,6 +73,8 @@ def _to_sender(ctx: Ctx, template: str, **data: object) -> Reply:
 
 def _result(ctx: Ctx, shop: Shop, outcome: Outcome, parsed: ParsedOrder | None, template: str) -> list[Reply]:
     assert shop.campaign.id is not None
+    if outcome.closed:
+        return [_to_sender(ctx, "orders/closed", campaign=shop.campaign)]
     # Timeline hooks (issue 4): red-packet coupons onto the order, 仅剩N件 / 售罄 broadcasts.
     extra = order_followups(ctx, shop.campaign, outcome.touched_items)
     view = view_order(ctx.session, shop.campaign.id, ctx.sender_id)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+import re
 
-from bot.commands import Level, PaidArgs, is_bare, parse_mark_paid
+from bot.commands import Level, PaidArgs, UsageError, is_bare, parse_mark_paid
 from bot.context import Ctx
 from bot.members import member_name
 from bot.messages import Reply
-from bot.orderbook import view_order
-from bot.payments import known_follow_nos, mark_paid
+from bot.payments import known_follow_nos, mark_paid, report_paid
 from bot.routing import Router
-from bot.store.models import Campaign, Order, OrderStatus
+from bot.store.models import Campaign
 from handlers.timeline import leader_campaign
 
 router = Router("payments")
+
+# A follow number, # or @ in the rest: the leader meant 收款 as a command.
+_ATTEMPT = re.compile(r"[0-9#@]")
 
 
 def mark_trigger(ctx: Ctx) -> PaidArgs | None:
@@ -22,7 +24,10 @@ def mark_trigger(ctx: Ctx) -> PaidArgs | None:
     if inv is None or inv.spec.key != "mark_paid" or ctx.message.kind != "text":
         return None
     # 「收款码发一下」 is chit-chat, not a command: only readable arguments make it one.
-    return parse_mark_paid(inv.rest, ctx.message.mentions)
+    args = parse_mark_paid(inv.rest, ctx.message.mentions)
+    if args is None and ctx.level >= Level.ADMIN and _ATTEMPT.search(inv.rest):
+        raise UsageError("mark_paid")  # 「收款 12号半」: meant as a command, but unreadable
+    return args
 
 
 @router.route(mark_trigger, level=Level.ADMIN)
@@ -39,18 +44,16 @@ def mark(ctx: Ctx, args: PaidArgs) -> Reply:
         everyone=args.everyone,
     )
     if marked.unknown:
-        unknown = [u if u.isdigit() else _name(ctx, u) for u in marked.unknown]
+        # Follow numbers as written; @-mentioned members by name (the template masks them in a group).
         return Reply.of(
             "payments/unknown",
             campaign=campaign,
-            unknown=unknown,
+            unknown_nos=[u for u in marked.unknown if u.isdigit()],
+            unknown_names=[member_name(ctx.session, u) for u in marked.unknown if not u.isdigit()],
+            in_group=ctx.message.is_group,
             known=known_follow_nos(ctx.session, campaign.id),
         )
     return Reply.of("payments/marked", campaign=campaign, marked=marked)
-
-
-def _name(ctx: Ctx, member_id: str) -> str:
-    return "@" + member_name(ctx.session, member_id)
 
 
 def report_trigger(ctx: Ctx) -> Campaign | None:
@@ -62,30 +65,25 @@ def report_trigger(ctx: Ctx) -> Campaign | None:
 
 @router.route(report_trigger, scope="group")
 def report(ctx: Ctx, campaign: Campaign) -> list[Reply] | Reply:
-    assert campaign.id is not None
     mention = (ctx.sender_id,)
-    order = ctx.session.exec(
-        select(Order).where(Order.campaign_id == campaign.id, Order.member_id == ctx.sender_id)
-    ).first()
-    if order is None or order.status != OrderStatus.ACTIVE:
-        return Reply("payments/no_order", {"campaign": campaign}, mentions=mention)
-    if order.paid:
-        return Reply("payments/already_paid", {}, mentions=mention)
-    view = view_order(ctx.session, campaign.id, ctx.sender_id)
-    due = view.due_fen if view else 0
-    order.paid_reported = True
-    ctx.session.add(order)
+    reported = report_paid(ctx.session, campaign, ctx.sender_id)
+    if reported.problem is not None:
+        return Reply(f"payments/{reported.problem}", {"campaign": campaign}, mentions=mention)
     return [
-        Reply("payments/reported", {"due_fen": due, "follow_no": order.follow_no}, mentions=mention),
+        Reply(
+            "payments/reported",
+            {"due_fen": reported.due_fen, "follow_no": reported.follow_no},
+            mentions=mention,
+        ),
         Reply(
             "payments/report_leader",
             {
                 "campaign": campaign,
                 "name": ctx.message.sender_name,
-                "follow_no": order.follow_no,
-                "due_fen": due,
+                "follow_no": reported.follow_no,
+                "due_fen": reported.due_fen,
             },
-            chat_id=campaign.created_by,
+            chat_id=reported.leader_id,
             private=True,
         ),
     ]

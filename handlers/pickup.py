@@ -6,7 +6,6 @@ from bot.campaigns import campaign_groups
 from bot.commands import Invocation, UsageError, parse_pickup_code
 from bot.context import Ctx
 from bot.groupbuy.timeparse import TimeParseError, parse_time
-from bot.members import groups_managed
 from bot.messages import Reply
 from bot.pickup import collect, collected_count, find_by_code, not_collected, pickup_campaign
 from bot.routing import Router
@@ -14,19 +13,15 @@ from bot.routing import Router
 router = Router("pickup")
 
 
-def _groups(ctx: Ctx) -> list[str]:
-    return [ctx.group_id] if ctx.group_id else groups_managed(ctx.session, ctx.sender_id)
-
-
 @router.command("verify")
 def verify(ctx: Ctx, inv: Invocation) -> Reply:
     code = parse_pickup_code(inv.rest)
-    found = find_by_code(ctx.session, _groups(ctx), code)
+    found = find_by_code(ctx.session, ctx.managed_groups(inv.spec.level), code)
     in_group = ctx.message.is_group
     if found.packet is None:
         if found.used is not None:
             return Reply.of("pickup/used", code=code, packet=found.used, in_group=in_group)
-        return Reply.of("pickup/unknown", code=code)
+        return Reply.of("pickup/unknown", code=code, in_group=in_group)
     packet = found.packet
     collect(ctx.session, packet.order, ctx.now)
     ctx.session.flush()
@@ -42,7 +37,7 @@ def remind(ctx: Ctx, inv: Invocation) -> list[Reply] | Reply:
             deadline = parse_time(inv.rest, ctx.now, ctx.clock.tz)
         except TimeParseError as err:
             raise UsageError("pickup_remind") from err
-    campaign = pickup_campaign(ctx.session, _groups(ctx), None)
+    campaign = pickup_campaign(ctx.session, ctx.managed_groups(inv.spec.level), None)
     if campaign is None:
         return Reply.of("pickup/no_campaign")
     waiting = not_collected(ctx.session, campaign)
@@ -71,7 +66,7 @@ def remind(ctx: Ctx, inv: Invocation) -> list[Reply] | Reply:
 
 @router.command("not_collected", writes=False)
 def left(ctx: Ctx, inv: Invocation) -> Reply:
-    campaign = pickup_campaign(ctx.session, _groups(ctx), None)
+    campaign = pickup_campaign(ctx.session, ctx.managed_groups(inv.spec.level), None)
     if campaign is None:
         return Reply.of("pickup/no_campaign")
     waiting = not_collected(ctx.session, campaign)

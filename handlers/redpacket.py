@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
-
 from bot.campaigns import current_campaign, latest_campaign
 from bot.commands import is_bare
 from bot.context import Ctx
 from bot.messages import Reply
 from bot.redpackets import GrabOutcome, RainState, grab, rain_state
 from bot.routing import Router
-from bot.store.models import Campaign, Order, OrderStatus
+from bot.store.models import Campaign
 from scheduler.plan import rain_of
 
 router = Router("redpacket")
@@ -43,12 +41,8 @@ def grab_packet(ctx: Ctx, campaign: Campaign) -> Reply:
         return Reply("redpacket/twice", {"amount_fen": got.amount_fen}, mentions=mention)
     if got.outcome == GrabOutcome.EMPTY:
         return Reply("redpacket/empty", {}, mentions=mention)
-    order = ctx.session.exec(
-        select(Order).where(Order.campaign_id == campaign.id, Order.member_id == ctx.sender_id)
-    ).first()
-    has_order = order is not None and order.status == OrderStatus.ACTIVE
     return Reply(
         "redpacket/grabbed",
-        {"amount_fen": got.amount_fen, "left": got.left, "has_order": has_order},
+        {"amount_fen": got.amount_fen, "left": got.left, "has_order": got.has_order},
         mentions=mention,
     )

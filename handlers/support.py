@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
+from bot.alerts import staff_of
 from bot.commands import Invocation, Level, UsageError, parse_ticket_answer
 from bot.context import Ctx
 from bot.members import groups_managed, member_name
 from bot.messages import Reply
 from bot.routing import Router
-from bot.support import answer_ticket, open_ticket, parse_stars, rate, split_order_ref, staff_of
+from bot.support import answer_ticket, open_ticket, parse_stars, rate, split_order_ref
+from handlers.orders import _to_sender
 
 router = Router("support")
-
-
-def _to_sender(ctx: Ctx, template: str, **data: object) -> Reply:
-    """A reply in the chat the message came from, @-mentioning the sender in a group."""
-    in_group = ctx.message.is_group
-    return Reply(template, {"in_group": in_group, **data}, mentions=(ctx.sender_id,) if in_group else ())
 
 
 @router.command("support")
@@ -34,7 +30,7 @@ def support(ctx: Ctx, inv: Invocation) -> list[Reply] | Reply:
         return _to_sender(ctx, "support/no_order", problem=str(opened.problem), follow_no=opened.follow_no)
     ticket, packet = opened.ticket, opened.packet
     replies = [_to_sender(ctx, "support/opened", ticket=ticket, packet=packet)]
-    for staff in staff_of(ctx.session, ticket.group_id):
+    for staff in staff_of(ctx.session, [ticket.group_id]):
         if staff != ctx.sender_id:
             replies.append(
                 Reply(

@@ -8,11 +8,9 @@ from bot.campaigns import current_campaign, latest_campaign
 from bot.commands import Level, TimelineRef, parse_timeline_ref, split_move
 from bot.context import Ctx
 from bot.groupbuy.timeparse import TimeParseError, parse_time
-from bot.members import groups_managed
 from bot.messages import Reply
 from bot.routing import Router
 from bot.store.models import Campaign
-from bot.timeline_config import load_timeline_config
 from bot.timeline_edit import EditError, move, rows, skip
 
 router = Router("timeline")
@@ -20,7 +18,7 @@ router = Router("timeline")
 
 def leader_campaign(ctx: Ctx) -> Campaign | None:
     """The campaign a leader command is about: the group's current one, else its latest."""
-    groups = [ctx.group_id] if ctx.group_id else groups_managed(ctx.session, ctx.sender_id)
+    groups = ctx.managed_groups()
     for group_id in groups:
         if (found := current_campaign(ctx.session, group_id)) is not None:
             return found
@@ -42,7 +40,7 @@ def show(ctx: Ctx, _: bool) -> Reply:
     campaign = leader_campaign(ctx)
     if campaign is None:
         return Reply.of("timeline/none")
-    config = load_timeline_config(ctx.settings.timeline)
+    config = ctx.settings.timeline
     return Reply.of(
         "timeline/timeline", campaign=campaign, rows=rows(ctx.session, campaign, config, ctx.clock.tz)
     )
@@ -63,7 +61,7 @@ def skip_post(ctx: Ctx, ref: TimelineRef | str) -> Reply:
         return Reply.of("timeline/none")
     if isinstance(ref, str):
         return Reply.of("timeline/usage", action="skip", text=ref)
-    config = load_timeline_config(ctx.settings.timeline)
+    config = ctx.settings.timeline
     try:
         skipped = skip(ctx.session, campaign, ref, config, ctx.clock.tz, ctx.now)
     except EditError as err:
@@ -103,7 +101,7 @@ def move_post(ctx: Ctx, args: MoveArgs) -> Reply:
         return Reply(
             "timeline/edit_error", {"reason": "bad_time", "campaign": campaign, "text": args.when_text}
         )
-    config = load_timeline_config(ctx.settings.timeline)
+    config = ctx.settings.timeline
     try:
         row = move(ctx.session, campaign, args.ref, when, config, ctx.clock.tz, ctx.now)
     except EditError as err:

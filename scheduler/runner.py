@@ -26,7 +26,6 @@ from bot.alerts import ActivityMeter
 from bot.campaigns import ACTIVE
 from bot.messages import Reply
 from bot.store.models import Campaign, CampaignStatus, SentNotice
-from bot.timeline_config import load_alerts_config, load_timeline_config
 from scheduler.actions import ACTIONS
 from scheduler.plan import JobSpec, plan_for
 
@@ -78,9 +77,8 @@ def timer_jobs(specs: list[JobSpec], done: set[str], now: datetime) -> list[JobS
 class TimelineRunner:
     def __init__(self, app: App, activity: ActivityMeter | None = None) -> None:
         self.app = app
-        # Bad `timeline:` / `alerts:` sections fail here, at start-up, naming the field.
-        self.config = load_timeline_config(app.settings.timeline)
-        self.alerts = load_alerts_config(app.settings.alerts)
+        self.config = app.settings.timeline
+        self.alerts = app.settings.alerts
         self.activity = activity or ActivityMeter()
         self._scheduled: dict[int, dict[str, datetime]] = {}
 

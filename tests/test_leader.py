@@ -40,11 +40,11 @@ async def test_admin_may_open_but_only_leader_grants_admins(bot: Harness) -> Non
     out = await bot.say("小陈", "管理员 添加 @张叔", mentions=("张叔",))
     assert out[0].template == "common/refused"
     out = await bot.say("王姐", "管理员 添加 @张叔", mentions=("张叔",))
-    assert "已设为管理员：张叔" in out[0].text
+    assert "已设为管理员：张*" in out[0].text  # masked in the group
     out = await bot.say("张叔", "统计")
     assert out[0].template == "campaign/tally"
     out = await bot.say("王姐", "管理员 删除 @张叔", mentions=("张叔",))
-    assert "已取消管理员：张叔" in out[0].text
+    assert "已取消管理员：张*" in out[0].text
     assert (await bot.say("张叔", "统计"))[0].template == "common/refused"
     with Session(bot.app.engine) as s:
         assert {r.member_id for r in s.exec(select(Role))} == {bot.member_id("王姐"), bot.member_id("小陈")}

@@ -67,3 +67,23 @@ async def test_reminders_merge_mentions_and_respect_quiet_hours(bot: Harness) ->
     assert [m for m in out if m.template == "payments/reminder"] == []
     out = await bot.advance(timedelta(minutes=1))
     assert [m.template for m in out] == ["payments/reminder"]
+
+
+async def test_unreadable_mark_gets_usage_and_changes_nothing(bot: Harness) -> None:
+    await _orders(bot)
+    for text in ("收款 12号半", "收款 #x", "收款 1 张三"):
+        out = await bot.say("王姐", text)
+        assert [m.template for m in out] == ["usage/mark_paid"], text
+        assert "收款 12" in out[0].text
+    assert await bot.say("王姐", "收款码发一下") == []  # no follow number: chit-chat
+    assert await bot.say("李阿姨", "收款 12号半") == []  # members get no usage for a leader word
+    assert not any(p for p, _ in paid(bot).values())
+
+
+async def test_paid_report_goes_to_the_leader_when_an_admin_opened(bot: Harness) -> None:
+    await bot.say("小陈", "开团 水果团\n苹果 10元/斤\n截团 今天18:00")
+    await bot.say("张叔", "苹果1")
+    out = await bot.say("张叔", "已付款")
+    leader = bot.settings.groups[0].leader
+    assert [(m.template, m.chat_id) for m in out][1] == ("payments/report_leader", leader)
+    assert leader != bot.member_id("小陈") and not out[1].is_group

@@ -63,8 +63,10 @@ async def test_verify_hands_over_and_marks_collected(bot: Harness) -> None:
     assert "苹果2斤、香蕉1把" in text and "李**" in text and "李阿姨" not in text  # masked in the group
     assert "还没付款，应付 ¥35.50" in text and "还有 2 人未取货" in text
     assert picked(bot) == {1}
+    assert codes["李阿姨"] not in text and f"***{codes['李阿姨'][-1]}" in text  # code masked too
     out = await bot.say("王姐", f"核销 {codes['张叔']}", private=True)
     assert "张叔" in out[0].text  # full name in the leader's private chat
+    assert f"取货码 {codes['张叔']} 核销成功" in out[0].text  # and the full code
     assert picked(bot) == {1, 2}
 
 
@@ -75,9 +77,11 @@ async def test_verify_bad_input_changes_nothing(bot: Harness) -> None:
         first = s.exec(select(Order).where(Order.follow_no == 1)).one().picked_up_at
     out = await bot.say("王姐", f"核销 {codes['李阿姨']}")
     assert [m.template for m in out] == ["pickup/used"] and "已经核销过了" in out[0].text
+    assert f"***{codes['李阿姨'][-1]}" in out[0].text and codes["李阿姨"] not in out[0].text
     unused = next(f"{n:04d}" for n in range(10_000) if f"{n:04d}" not in codes.values())
     out = await bot.say("王姐", f"核销 {unused}")
-    assert [m.template for m in out] == ["pickup/unknown"] and unused in out[0].text
+    assert [m.template for m in out] == ["pickup/unknown"] and f"***{unused[-1]}" in out[0].text
+    assert unused not in out[0].text  # the code is not repeated in full in the group
     out = await bot.say("王姐", "核销 李阿姨的")
     assert [m.template for m in out] == ["usage/verify"]
     out = await bot.say("李阿姨", f"核销 {codes['张叔']}")

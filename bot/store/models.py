@@ -59,6 +59,8 @@ class Role(SQLModel, table=True):
     group_id: str = Field(foreign_key="group.id", index=True)
     member_id: str = Field(foreign_key="member.id")
     role: str = RoleName.ADMIN
+    # "config" (config.yaml, which may also take it back) or "chat" (管理员 添加).
+    source: str = "chat"
 
 
 class CampaignStatus(StrEnum):
