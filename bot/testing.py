@@ -16,12 +16,14 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
 from bot.app import App, create_app
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.messages import OutboundMessage
 from bot.store.db import make_engine
+from bot.store.models import Item, Member, Order, OrderLine, OrderStatus
 from bot.transports.memory import MemoryTransport
 from scheduler.timers import FakeTimer
 
@@ -166,3 +168,25 @@ def build_harness(
         owner=owner,
     )
     return Harness(app, transport, clock, timer, settings)
+
+
+def order_book(h: Harness) -> dict[str, dict[str, int]]:
+    """member name -> {item: quantity} of the active orders: what the store really holds."""
+    with Session(h.app.engine) as s:
+        stmt = (
+            select(Member.name, Item.name, OrderLine.quantity)
+            .join(Order, col(Order.member_id) == col(Member.id))
+            .join(OrderLine, col(OrderLine.order_id) == col(Order.id))
+            .join(Item, col(Item.id) == col(OrderLine.item_id))
+            .where(Order.status == OrderStatus.ACTIVE)
+        )
+        out: dict[str, dict[str, int]] = {}
+        for member, item, qty in s.exec(stmt):
+            out.setdefault(member, {})[item] = qty
+        return out
+
+
+def units_sold(h: Harness) -> dict[str, int]:
+    """item name -> units sold (the atomic stock counter)."""
+    with Session(h.app.engine) as s:
+        return {i.name: i.sold for i in s.exec(select(Item))}

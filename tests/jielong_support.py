@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from bot.store.models import Item, Member, Order, OrderLine, OrderStatus
 from bot.store.models_jielong import JielongPending
 from bot.testing import Harness
 
@@ -20,27 +19,6 @@ HEAD = "#接龙 周六水果团\n12月05日 18:00截单\n例 3栋1202 苹果1斤
 def jl(*entries: str, head: str = HEAD) -> str:
     """A whole 接龙 as members re-send it: header, description, example, blank line, numbered lines."""
     return head + "\n" + "\n".join(f"{n}. {entry}" for n, entry in enumerate(entries, 1))
-
-
-def book(h: Harness) -> dict[str, dict[str, int]]:
-    """member name -> {item: quantity} for active orders."""
-    with Session(h.app.engine) as s:
-        stmt = (
-            select(Member.name, Item.name, OrderLine.quantity)
-            .join(Order, col(Order.member_id) == col(Member.id))
-            .join(OrderLine, col(OrderLine.order_id) == col(Order.id))
-            .join(Item, col(Item.id) == col(OrderLine.item_id))
-            .where(Order.status == OrderStatus.ACTIVE)
-        )
-        out: dict[str, dict[str, int]] = {}
-        for member, item, qty in s.exec(stmt):
-            out.setdefault(member, {})[item] = qty
-        return out
-
-
-def sold(h: Harness) -> dict[str, int]:
-    with Session(h.app.engine) as s:
-        return {i.name: i.sold for i in s.exec(select(Item))}
 
 
 def pending(h: Harness) -> list[JielongPending]:

@@ -12,7 +12,9 @@ from bot.messages import InboundMessage
 from bot.store.models import GroupMember
 from bot.store.models_jielong import PendingStatus
 from bot.testing import Harness
-from tests.jielong_support import OPEN, book, jl, pending, sold
+from bot.testing import order_book as book
+from bot.testing import units_sold as sold
+from tests.jielong_support import OPEN, jl, pending
 from tests.test_jielong import xml_message
 
 A = "李阿姨 3-1202 苹果2斤"

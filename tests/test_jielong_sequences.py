@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import pytest
 
 from bot.testing import Harness
-from tests.jielong_support import HEAD, OPEN, book, jl, pending, sold
+from bot.testing import order_book as book
+from bot.testing import units_sold as sold
+from tests.jielong_support import HEAD, OPEN, jl, pending
 
 
 @dataclass(frozen=True)
