@@ -175,6 +175,7 @@ _TL_NUM = r"(\d+|[零一二两三四五六七八九十]+)"
 _TL_UNIT = r"(小时|个小时|分钟|分)"
 _TL_WORDS: tuple[tuple[str, str], ...] = (
     (r"预热", "preheat"),
+    (r"(团长红包|发红包)", "leader_packets"),
     (r"红包雨?(开始)?", "rain_start"),
     (r"(开团|开始|开抢)", "open"),
     (r"(截团|结团|截单)", "close"),

@@ -72,6 +72,8 @@ def resolve(found: list[Row], ref: TimelineRef) -> list[Row]:
         if hits:
             if kind == "rain_start":
                 hits += [r for r in found if r.kind == "rain_end"]
+            if kind == "leader_packets":
+                hits += [r for r in found if r.key == "leader_packets:soon"]
             return hits
     raise EditError("no_such_item", ref=ref)
 
@@ -106,7 +108,8 @@ def move(
 ) -> Row:
     """Move one post (open and close move the campaign's times). Raises EditError on bad input."""
     found = rows(s, campaign, config, tz)
-    targets = [r for r in resolve(found, ref) if r.kind != "rain_end"]
+    # The rain's end and the leader's packets heads-up follow their main post.
+    targets = [r for r in resolve(found, ref) if r.kind != "rain_end" and r.key != "leader_packets:soon"]
     if len(targets) != 1:
         raise EditError("ambiguous", rows=targets)
     row = targets[0]
@@ -133,7 +136,7 @@ def move(
     elif row.kind in ("sales", "last_call"):
         if (opens is not None and when <= opens) or (closes is not None and when >= closes):
             raise EditError("while_open", opens=opens, closes=closes)
-    elif row.kind == "rain_start":
+    elif row.kind in ("rain_start", "leader_packets"):
         if closes is not None and when >= closes:
             raise EditError("rain_after_close", closes=closes)
     elif row.kind == "pay":
@@ -146,6 +149,8 @@ def move(
         rain = rain_of(campaign)
         assert rain is not None
         options["rain"] = {**options["rain"], "at": when.isoformat()}
+    elif row.kind == "leader_packets":
+        options["leader_packets_at"] = when.isoformat()
     elif row.kind not in ("open", "close"):
         timeline = dict(options.get("timeline") or {})
         timeline["move"] = {**(timeline.get("move") or {}), row.key: when.isoformat()}

@@ -12,6 +12,7 @@ from bot.messages import Reply
 from bot.recaps import media_dir_for, recap_replies
 from bot.store.models import CampaignStatus
 from bot.timeline_stock import item_views, stock_post
+from scheduler import plan
 from scheduler.plan import rain_of
 
 if TYPE_CHECKING:
@@ -43,6 +44,16 @@ def remind_open_job(job: JobCtx) -> list[Reply]:
 
 def countdown_job(job: JobCtx) -> list[Reply]:
     return _post(job, "timeline/countdown", minutes=int(job.spec.slot))
+
+
+def leader_packets_job(job: JobCtx) -> list[Reply]:
+    """Hype for the leader's own WeChat red packets (the bot cannot send those itself)."""
+    if job.campaign.status not in (CampaignStatus.SCHEDULED, CampaignStatus.OPEN):
+        return []
+    at = plan.iso_time((job.campaign.options or {}).get("leader_packets_at"))
+    return broadcasts.to_groups(
+        job.session, job.campaign, "timeline/leader_packets", slot=job.spec.slot, at=at
+    )
 
 
 def rain_start_job(job: JobCtx) -> list[Reply]:
@@ -118,6 +129,7 @@ ACTIONS: dict[str, Callable[[JobCtx], list[Reply]]] = {
     "preheat": preheat_job,
     "remind_open": remind_open_job,
     "countdown": countdown_job,
+    "leader_packets": leader_packets_job,
     "rain_start": rain_start_job,
     "rain_end": rain_end_job,
     "open": open_job,

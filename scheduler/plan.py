@@ -21,6 +21,7 @@ KIND_ORDER = {
     "preheat": 0,
     "remind_open": 1,
     "countdown": 2,
+    "leader_packets": 3,
     "rain_start": 3,
     "rain_end": 4,
     "open": 5,
@@ -33,6 +34,7 @@ KIND_ORDER = {
     "pay": 11,
 }
 MUST_RUN = {"open", "close", "rain_end", "recap"}
+LEADER_PACKETS_NOTICE = timedelta(minutes=5)
 # The 战报 follows the close after a short pause (late payments and 已付款 land first).
 RECAP_AFTER = timedelta(minutes=2)
 # Reminders a leader turns off with 「提醒 关」 (explicit 预热 / 红包雨 lines still run).
@@ -64,7 +66,7 @@ class JobSpec:
         return f"{self.kind}:{self.slot}"
 
 
-def _iso(value: Any) -> datetime | None:
+def iso_time(value: Any) -> datetime | None:
     if not value:
         return None
     when = datetime.fromisoformat(value) if isinstance(value, str) else value
@@ -76,7 +78,7 @@ def rain_of(campaign: Campaign) -> tuple[datetime, int, int] | None:
     rain = (campaign.options or {}).get("rain")
     if not rain:
         return None
-    at = _iso(rain.get("at"))
+    at = iso_time(rain.get("at"))
     return None if at is None else (at, int(rain["count"]), int(rain["total_fen"]))
 
 
@@ -127,7 +129,7 @@ def full_timeline(
 
     if opens is not None:
         add("open", 0, opens)
-        if (preheat := _iso(options.get("preheat_at"))) is not None:
+        if (preheat := iso_time(options.get("preheat_at"))) is not None:
             add("preheat", 0, preheat, grace.preheat)
         for m in config.remind_open_minutes:
             add("remind_open", m, opens - timedelta(minutes=m), grace.remind_open)
@@ -140,8 +142,12 @@ def full_timeline(
                 opens + timedelta(minutes=config.sales_after_minutes),
                 grace.sales,
             )
-    if (post := options.get("stock_post")) and (at := _iso(post.get("at"))) is not None:
+    if (post := options.get("stock_post")) and (at := iso_time(post.get("at"))) is not None:
         add("stock", post["seq"], at, 600)
+    if (packets := iso_time(options.get("leader_packets_at"))) is not None:
+        # The leader's own WeChat red packets: a heads-up five minutes before, then "now".
+        add("leader_packets", "soon", packets - LEADER_PACKETS_NOTICE, 300)
+        add("leader_packets", "0", packets, 300)
     if (rain := rain_of(campaign)) is not None:
         add("rain_start", 0, rain[0], config.rain_minutes * 60)
         add("rain_end", 0, rain[0] + timedelta(minutes=config.rain_minutes))
@@ -166,10 +172,10 @@ def full_timeline(
     overrides = moved(campaign)
     out = []
     for job in jobs:
-        if job.key in overrides and (when := _iso(overrides[job.key])) is not None:
+        if job.key in overrides and (when := iso_time(overrides[job.key])) is not None:
             job = JobSpec(cid, job.kind, job.slot, when, job.must_run, job.grace)
         elif job.kind == "rain_end" and "rain_start:0" in overrides:
-            start = _iso(overrides["rain_start:0"])
+            start = iso_time(overrides["rain_start:0"])
             assert start is not None
             job = JobSpec(
                 cid,

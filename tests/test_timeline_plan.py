@@ -172,3 +172,25 @@ async def test_welcome_on_join_with_rules_and_campaign(bot: Harness) -> None:
     assert "新**" in out[0].text and "水果团" in out[0].text and out[0].mentions == ("u-new",)
     await bot.transport.deliver(msg)  # a gateway delivering the join twice
     assert bot.new() == []
+
+
+LEADER_PACKETS = "开团 晚场\n苹果 10元/斤\n开始 今天20:00\n截团 今天22:00\n团长红包 今天19:55"
+
+
+async def test_leader_red_packets_are_announced_counted_down_and_movable(bot: Harness) -> None:
+    await bot.say("王姐", LEADER_PACKETS)
+    shown = (await bot.say("王姐", "时间线"))[0].text
+    assert "团长红包预告" in shown and "团长红包" in shown
+    out = await bot.say("王姐", "改期 团长红包 19:58")
+    assert out[0].template == "timeline/moved"
+    sent = await bot.at(local(5, 19, 52))  # the heads-up moved with it, to 19:53
+    assert not [m for m in sent if m.template == "timeline/leader_packets"]
+    sent = await bot.at(local(5, 19, 58, 30))
+    posts = [m for m in sent if m.template == "timeline/leader_packets"]
+    assert len(posts) == 2 and "19:58" in posts[0].text and "团长红包来啦" in posts[1].text
+    assert all(m.is_group for m in posts)
+
+
+async def test_leader_red_packets_after_close_is_refused(bot: Harness) -> None:
+    out = await bot.say("王姐", LEADER_PACKETS.replace("团长红包 今天19:55", "团长红包 今天23:00"))
+    assert out[0].template == "campaign/announce_error" and "团长红包" in out[0].text

@@ -64,7 +64,8 @@ class CampaignDraft:
     closes_at: datetime | None
     min_buyers: int | None
     pickup: str | None
-    # JSON-able timeline overrides: preheat_at, rain {at, count, total_fen}, reminders, min_units.
+    # JSON-able timeline overrides: preheat_at, leader_packets_at, rain {at, count, total_fen},
+    # reminders, min_units.
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -110,6 +111,8 @@ _FIELDS = {
     "预热": "预热",
     "预热时间": "预热",
     "红包雨": "红包雨",
+    "团长红包": "团长红包",
+    "发红包": "团长红包",
     "提醒": "提醒",
     "阶梯": "阶梯",
     "阶梯价": "阶梯",
@@ -174,7 +177,7 @@ _SWITCH = {
     "yes": True,
 }
 
-_TIME_FIELDS = {"开始", "截团", "预热"}
+_TIME_FIELDS = {"开始", "截团", "预热", "团长红包"}
 
 
 # --- Helpers -------------------------------------------------------------------------------------
@@ -552,6 +555,14 @@ def parse_announcement(text: str, now: datetime, tz: ZoneInfo) -> CampaignDraft:
         if preheat_at >= opens_at:
             raise line.error("preheat_after_open", preheat=_show(preheat_at, tz), opens=_show(opens_at, tz))
         options["preheat_at"] = preheat_at.isoformat()
+    if "团长红包" in times:
+        # The leader's own WeChat red packets: the bot announces and counts down, the leader sends.
+        packets_at, line = times["团长红包"]
+        if closes_at and packets_at >= closes_at:
+            raise line.error(
+                "packets_after_close", packets=_show(packets_at, tz), closes=_show(closes_at, tz)
+            )
+        options["leader_packets_at"] = packets_at.isoformat()
     if rain and closes_at and rain[0] >= closes_at:
         raise rain[1].error("rain_after_close", rain=_show(rain[0], tz), closes=_show(closes_at, tz))
 
