@@ -29,23 +29,9 @@ def _transport(settings: Settings, name: str, engine: object, clock: object):  #
             bot_names=(settings.bot_name,),
             clock=clock,
         )
-    from bot.transports.webchat.hub import WebGroup, WebMember
-    from bot.transports.webchat.server import WebChat
-    from bot.web_api import setup_campaign_routes
+    from bot.web_api import webchat_for
 
-    groups = [
-        WebGroup(g.id, g.name, tuple(WebMember(m.id, m.name) for m in g.members), g.leader)
-        for g in settings.groups
-    ]
-    return WebChat(
-        groups=groups,
-        bot_name=settings.bot_name,
-        clock=clock,  # type: ignore[arg-type]
-        host=settings.web.host,
-        port=settings.web.port,
-        media_dir=Path("data/media"),
-        setup_routes=setup_campaign_routes(engine, settings),  # type: ignore[arg-type]
-    )
+    return webchat_for(settings, clock, engine, media_dir=Path("data/media"))  # type: ignore[arg-type]
 
 
 async def _run(settings: Settings, transport_name: str) -> None:

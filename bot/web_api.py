@@ -1,10 +1,12 @@
-"""Read-only JSON for the web page's campaign panel (GET /api/campaign)."""
+"""The embedded web chat as the app runs it: the demo groups from config.yaml, and read-only
+JSON for the page's campaign panel (GET /api/campaign)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -12,9 +14,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.campaigns import current_campaign, items_of, latest_campaign, tally
+from bot.clock import Clock
 from bot.config import Settings
 from bot.groupbuy.money import yuan, yuan2
 from bot.groupbuy.privacy import mask_name
+from bot.transports.webchat import WebChat, WebGroup, WebMember
 
 STATUS = {"open": "进行中", "scheduled": "未开始", "closed": "已截团", "cancelled": "已取消"}
 
@@ -57,3 +61,22 @@ def setup_campaign_routes(engine: Engine, settings: Settings) -> Any:
         app.router.add_get("/api/campaign", handler)
 
     return setup
+
+
+def webchat_for(
+    settings: Settings, clock: Clock, engine: Engine, *, port: int | None = None, media_dir: Path
+) -> WebChat:
+    """The web chat for these settings: its groups and members, and the campaign panel."""
+    groups = [
+        WebGroup(g.id, g.name, tuple(WebMember(m.id, m.name) for m in g.members), g.leader)
+        for g in settings.groups
+    ]
+    return WebChat(
+        groups=groups,
+        bot_name=settings.bot_name,
+        clock=clock,
+        host=settings.web.host,
+        port=settings.web.port if port is None else port,
+        media_dir=media_dir,
+        setup_routes=setup_campaign_routes(engine, settings),
+    )

@@ -13,8 +13,9 @@ from webchat_page import open_page
 
 from bot.app import create_app
 from bot.clock import FakeClock
-from bot.config import Settings, parse_settings
-from bot.transports.webchat import WebChat, WebGroup, WebMember
+from bot.config import parse_settings
+from bot.store.db import make_engine
+from bot.web_api import webchat_for
 from scheduler.timers import FakeTimer
 
 CONFIG = """
@@ -40,25 +41,13 @@ OPEN = (
 )
 
 
-def web_groups(settings: Settings) -> list[WebGroup]:
-    return [
-        WebGroup(g.id, g.name, tuple(WebMember(m.id, m.name) for m in g.members), leader_id=g.leader)
-        for g in settings.groups
-    ]
-
-
 @pytest.fixture
 async def live_url(tmp_path: Path) -> AsyncIterator[str]:
     settings = parse_settings(CONFIG.format(db=tmp_path / "tuanbot.db"), env={})
     clock = FakeClock(datetime(2026, 12, 5, 9, 0))
-    chat = WebChat(
-        groups=web_groups(settings),
-        bot_name=settings.bot_name,
-        clock=clock,
-        port=0,
-        media_dir=tmp_path / "media",
-    )
-    async with create_app(settings, transport=chat, clock=clock, timer=FakeTimer(clock)):
+    engine = make_engine(settings.database_url)
+    chat = webchat_for(settings, clock, engine, port=0, media_dir=tmp_path / "media")
+    async with create_app(settings, transport=chat, clock=clock, engine=engine, timer=FakeTimer(clock)):
         yield chat.url
 
 
@@ -78,6 +67,12 @@ async def test_a_campaign_in_the_browser(browser: Browser, live_url: str, tmp_pa
         await page.speak_as("张叔")
         await page.say("香蕉1")
         await expect(page.bot_says("跟团号2")).to_contain_text("香蕉1把")
+
+        # The side panel follows the campaign: stock left and the masked 接龙-style lines.
+        panel = page.page.get_by_test_id("campaign-panel")
+        await expect(panel).to_contain_text("周六水果团")
+        await expect(panel).to_contain_text("98斤")
+        await expect(panel).to_contain_text("2. 张* 香蕉1把")
 
         # Member names are masked in the group, and the page highlights the masked mention.
         await expect(page.bot_says("跟团号1").get_by_test_id("mention")).to_have_text("@李**")
