@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from bot.groupbuy.announce import CampaignDraft
@@ -251,6 +251,12 @@ def tally(s: Session, campaign_id: int) -> Tally:
         for i in items
     ]
     return Tally(list(lines.values()), totals)
+
+
+def add_stock(s: Session, item: Item, quantity: int) -> None:
+    """More stock for an item, added in the database (two admins at once both count)."""
+    s.execute(update(Item).where(col(Item.id) == item.id).values(stock=Item.stock + quantity))
+    s.refresh(item, attribute_names=["stock", "sold"])
 
 
 def catalogue(items: list[Item]) -> list[CatalogueItem]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot import broadcasts
 from bot.campaigns import (
+    add_stock,
     cancel_campaign,
     create_campaign,
     current_campaign,
@@ -80,7 +81,7 @@ def cancel(ctx: Ctx, inv: Invocation) -> list[Reply] | Reply:
 
 
 @router.command("add_stock")
-def add_stock(ctx: Ctx, inv: Invocation) -> Reply:
+def restock(ctx: Ctx, inv: Invocation) -> Reply:
     args = parse_add_stock(inv.rest)
     campaign = _target(ctx, inv)
     if campaign is None:
@@ -92,8 +93,7 @@ def add_stock(ctx: Ctx, inv: Invocation) -> Reply:
         raise UsageError("add_stock", unknown=args.item, items=[i.name for i in items])
     if item.stock is None:
         return Reply.of("campaign/stock_unlimited", item=item)
-    item.stock += args.quantity
-    ctx.session.add(item)
+    add_stock(ctx.session, item, args.quantity)
     return Reply.of("campaign/stock_added", item=item, added=args.quantity, remaining=item.stock - item.sold)
 
 
