@@ -135,8 +135,12 @@ async def test_two_processes_sell_exactly_the_stock(tmp_path: Path) -> None:
     assert book.sold == book.stock == STOCK
     assert book.lines_total == STOCK
     assert audit(replies, book, LIMIT, sent_count) == []
-    # Both processes really took part in selling, and each shared message was answered once.
-    owners_selling = {r["owner"] for r in results if any("✅" in x["text"] for x in r["replies"])}
-    assert owners_selling == {"proc-a", "proc-b"}
+    # Both processes took orders at the same time and answered every member of theirs (which one
+    # sells the last units is a race: the campaign row lock lets their batches take turns), and
+    # each shared message was answered once.
+    for result, plan in zip(results, plans, strict=True):
+        answered = {m for x in result["replies"] for m in x["mentions"]}
+        own = {m["sender_id"] for m in plan["messages"] if not m["id"].startswith("shared-")}
+        assert own and own <= answered, result["owner"]
     shared_ids = {m["sender_id"] for m in plans[0]["messages"] if m["id"].startswith("shared-")}
     assert all(len(replies[s]) == 1 for s in shared_ids)
