@@ -1,9 +1,9 @@
 """The application: wires transport, store, routers, scheduler and outbox together.
 
 ``create_app(settings, transport=..., clock=...)`` builds it; ``async with app:`` starts
-and stops everything. Messages of one chat are handled in order (a lock per chat),
-different chats concurrently. Each handled message is one database transaction that
-also writes its replies to the outbox, so a reply is never lost and never doubled.
+and stops everything. Messages of one chat are handled in order (a queue per chat),
+different chats concurrently. A message's changes and its replies (written to the outbox)
+commit together, so an acknowledged order or reply is never lost and never doubled.
 """
 
 from __future__ import annotations
