@@ -9,6 +9,9 @@ that is ``exports/`` next to the SQLite database (``data/exports`` for ``data/tu
 from __future__ import annotations
 
 import logging
+import os
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -148,14 +151,27 @@ def build_recap(s: Session, campaign: Campaign, settings: Settings, now: datetim
     return RecapBundle(recap, campaign, groups, leader)
 
 
+def _atomically(path: Path, write: Callable[[Path], object]) -> Path:
+    """Write a file under a temporary name, then move it into place: two processes preparing
+    the same 战报 never leave a half-written file behind for the one whose send wins."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{uuid.uuid4().hex}.{path.name}")  # same suffix: the writers read it
+    try:
+        write(temp)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    return path
+
+
 def write_leader_files(s: Session, campaign: Campaign, settings: Settings, media_dir: Path) -> list[Path]:
     """备货单, 分拣单 and the full order list as XLSX under ``media_dir/campaign-<id>/``."""
     rows = order_rows(s, campaign, settings.tz)
     folder = Path(media_dir) / f"campaign-{campaign.id}"
     return [
-        write_supplier_list(rows, folder / f"备货单-{campaign.id}.xlsx", "xlsx"),
-        write_sorting_list(rows, folder / f"分拣单-{campaign.id}.xlsx", "xlsx"),
-        write_orders(rows, folder / f"订单明细-{campaign.id}.xlsx", "xlsx"),
+        _atomically(folder / f"备货单-{campaign.id}.xlsx", lambda p: write_supplier_list(rows, p, "xlsx")),
+        _atomically(folder / f"分拣单-{campaign.id}.xlsx", lambda p: write_sorting_list(rows, p, "xlsx")),
+        _atomically(folder / f"订单明细-{campaign.id}.xlsx", lambda p: write_orders(rows, p, "xlsx")),
     ]
 
 
@@ -181,7 +197,7 @@ def recap_replies(
     poster: Path | None = None
     font_problem: str | None = None
     try:
-        poster = render_poster(bundle.recap, folder / f"战报-{campaign.id}.png")
+        poster = _atomically(folder / f"战报-{campaign.id}.png", lambda p: render_poster(bundle.recap, p))
     except FontMissing as err:
         log.warning("recap poster skipped: %s", err)
         font_problem = str(err)

@@ -125,6 +125,10 @@ def recap_job(job: JobCtx) -> list[Reply]:
     )
 
 
+# Actions that only read the store (and write files): the runner runs them before its write
+# transaction and queues their replies inside it.
+READ_ONLY_ACTIONS = frozenset({"recap"})
+
 ACTIONS: dict[str, Callable[[JobCtx], list[Reply]]] = {
     "preheat": preheat_job,
     "remind_open": remind_open_job,

@@ -25,8 +25,9 @@ from sqlmodel import Session, col, or_, select
 from bot.alerts import ActivityMeter
 from bot.campaigns import ACTIVE
 from bot.messages import Reply
+from bot.store.db import reader
 from bot.store.models import Campaign, CampaignStatus, SentNotice
-from scheduler.actions import ACTIONS
+from scheduler.actions import ACTIONS, READ_ONLY_ACTIONS
 from scheduler.plan import JobSpec, plan_for
 
 if TYPE_CHECKING:
@@ -187,7 +188,19 @@ class TimelineRunner:
         if fired in (Fired.SENT, Fired.SKIPPED):
             await self.app.outbox.pump()
 
+    def _prepare(self, spec: JobSpec) -> list[Reply] | None:
+        """Run a read-only action (poster, Excel files) before the write transaction, so the
+        heavy work never holds SQLite's single writer. None: nothing to prepare."""
+        if spec.kind not in READ_ONLY_ACTIONS:
+            return None
+        with Session(reader(self.app.engine)) as s:
+            campaign = s.get(Campaign, spec.campaign_id)
+            if campaign is None:
+                return None
+            return ACTIONS[spec.kind](JobCtx(s, campaign, spec, self.app))
+
     def _fire(self, spec: JobSpec) -> tuple[Fired, datetime]:
+        prepared = self._prepare(spec)
         now = self.app.clock.now()
         with Session(self.app.engine, expire_on_commit=False) as s:
             campaign = s.get(Campaign, spec.campaign_id)
@@ -216,7 +229,11 @@ class TimelineRunner:
                 log.info("job %s skipped: %s late, grace %s", spec.id, late, spec.grace)
             else:
                 assert campaign is not None
-                replies = ACTIONS[spec.kind](JobCtx(s, campaign, spec, self.app))
+                replies = (
+                    prepared
+                    if prepared is not None
+                    else ACTIONS[spec.kind](JobCtx(s, campaign, spec, self.app))
+                )
                 self.app.send_in_transaction(s, replies)
             s.commit()
             return (Fired.SKIPPED if skipped else Fired.SENT), now
