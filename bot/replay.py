@@ -180,7 +180,9 @@ async def replay(path: Path, db: Path | None = None) -> list[Event]:
         tmp = None
         url = f"sqlite:///{db.resolve()}"
     # Real pacing defaults: a rehearsal shows when messages would really go out.
-    settings = demo_settings(groups, database_url=url, timezone=str(tz), pacing={})
+    # Posters and Excel files outlive a temporary store, so the leader can look at them.
+    media = (db.resolve().parent / "exports") if db is not None else Path("data/replay").resolve()
+    settings = demo_settings(groups, database_url=url, timezone=str(tz), pacing={}, media_dir=str(media))
     try:
         with isolated_engine(url) as engine:
             harness = build_harness(settings, engine, start.astimezone(tz).replace(tzinfo=None))

@@ -39,7 +39,16 @@ def test_replay_json_transcript(replayed: tuple[list[dict], Path]) -> None:
     assert private and private[0]["chat"] is None and "1. 李阿姨 苹果2斤 香蕉1把" in private[0]["text"]
     closed = next(e for e in events if e["template"] == "campaign/closed")
     assert closed["time"].startswith("2026-12-05T18:00:00") and "成团啦" in closed["text"]
-    assert events[-1]["template"] == "orders/closed"
+    late = next(e for e in events if e["template"] == "orders/closed")
+    assert late["time"].startswith("2026-12-05T18:00")
+    poster = next(e for e in events if e["template"] == "recap/poster")
+    assert poster["kind"] == "image" and poster["time"].startswith("2026-12-05T18:02")
+    assert Path(poster["path"]).is_file() and Path(poster["path"]).stat().st_size > 10_000
+    files = [e for e in events if e["template"] == "recap/file"]
+    assert [e["to"] for e in files] == ["王姐"] * 3 and all(Path(e["path"]).is_file() for e in files)
+    reminder = next(e for e in events if e["template"] == "payments/reminder")
+    assert "李**" in reminder["text"] and reminder["time"].startswith("2026-12-05T18:30")
+    assert events[-1]["template"] == "payments/marked"
     everything = "\n".join(e["text"] for e in events if e["chat"])
     assert "李阿姨" not in everything and "李**" in everything  # masked in the group
 
@@ -77,7 +86,8 @@ def test_export_csv_matches_kuaituantuan_columns(replayed: tuple[list[dict], Pat
     ]
     assert rows[1][:6] == ["1", "李阿姨", "苹果", "2", "12.80", "25.60"]
     assert rows[2][:6] == ["1", "李阿姨", "香蕉", "1", "9.90", "9.90"]
-    assert rows[1][7] == "未支付" and rows[1][8] == "幸福里东门驿站" and rows[1][9] == "2026-12-05 09:05"
+    assert rows[1][7] == "已支付" and rows[3][7] == "未支付"  # 收款 1 at the end of the day
+    assert rows[1][8] == "幸福里东门驿站" and rows[1][9] == "2026-12-05 09:05"
 
 
 def test_export_xlsx_and_bad_arguments(replayed: tuple[list[dict], Path], tmp_path: Path) -> None:
