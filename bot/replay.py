@@ -179,10 +179,11 @@ async def replay(path: Path, db: Path | None = None) -> list[Event]:
     else:
         tmp = None
         url = f"sqlite:///{db.resolve()}"
-    # Real pacing defaults: a rehearsal shows when messages would really go out.
+    # Pacing is generous and without jitter here: a rehearsal shows each reply on its own, at the
+    # exact time of the step (tests/test_pacing.py and the timeline day test cover real pacing).
     # Posters and Excel files outlive a temporary store, so the leader can look at them.
     media = (db.resolve().parent / "exports") if db is not None else Path("data/replay").resolve()
-    settings = demo_settings(groups, database_url=url, timezone=str(tz), pacing={}, media_dir=str(media))
+    settings = demo_settings(groups, database_url=url, timezone=str(tz), media_dir=str(media))
     try:
         with isolated_engine(url) as engine:
             harness = build_harness(settings, engine, start.astimezone(tz).replace(tzinfo=None))
