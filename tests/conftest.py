@@ -8,9 +8,16 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy.engine import Engine
 
 from bot.testing import Harness, build_harness, demo_settings, isolated_engine
+
+# In CI the property tests replay the same examples every run: a red CI means a change broke
+# something, not that a new random draw happened to find an old bug (locally they explore).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 PG_URL = os.environ.get("TUANBOT_TEST_PG_URL")
 BACKENDS = ["sqlite", *(["postgres"] if PG_URL else [])]
