@@ -10,7 +10,7 @@ import random
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -91,7 +91,6 @@ class Harness:
     timer: FakeTimer
     settings: Settings
     _read: int = 0
-    times: list[datetime] = field(default_factory=list)
 
     def group_id(self, name: str | None = None) -> str:
         groups = self.settings.groups
