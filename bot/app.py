@@ -15,11 +15,11 @@ import random
 import threading
 from collections import OrderedDict
 from collections.abc import Coroutine, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -27,14 +27,14 @@ from sqlmodel import Session
 from bot.clock import Clock, SystemClock
 from bot.commands import Level, UsageError, match_command
 from bot.config import Settings
-from bot.context import Ctx
-from bot.members import level_in, mark_left, member_name, sync_config, touch_member
+from bot.context import BatchCache, Ctx
+from bot.members import mark_left, member_name, sync_config, touch_member, touch_members
 from bot.messages import InboundMessage, OutboundMessage, Reply
 from bot.outbox import Outbox, enqueue
 from bot.pacing import Pacer
 from bot.render import make_environment, render
 from bot.routing import Route
-from bot.store.db import create_schema, make_engine
+from bot.store.db import create_schema, make_engine, savepoint, table
 from bot.store.models import ProcessedMessage
 from bot.transports.base import Transport
 from scheduler.runner import TimelineRunner
@@ -45,6 +45,25 @@ log = logging.getLogger(__name__)
 SEEN_LIMIT = 10_000
 BATCH = 64  # messages of one chat handled in one transaction at most
 RETRIES = 3
+
+
+@dataclass
+class _Handled:
+    """One message's effect, kept aside until its savepoint is released."""
+
+    outbound: list[OutboundMessage] = field(default_factory=list)
+    mark: bool = False  # a writing route ran: record the message id against redelivery
+    replan: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Batch:
+    """What one batch transaction gathers, written once just before its commit."""
+
+    cache: BatchCache
+    handled_before: set[str]  # message ids an earlier transaction handled (redeliveries)
+    marks: list[str] = field(default_factory=list)
+    outbound: list[OutboundMessage] = field(default_factory=list)
 
 
 @dataclass
@@ -76,15 +95,25 @@ class App:
         self.routes = routes
         self.owner = owner
         self.env = make_environment(clock.tz, mask_names=settings.mask_names)
-        self.outbox = Outbox(engine, transport, clock, timer, Pacer(settings.pacing, rng), owner)
+        # SQLite has one writer: every write transaction of this process queues here rather
+        # than in SQLite's busy handler, which sleeps in coarse steps.
+        self.writer: AbstractContextManager[object] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
+        pacer = Pacer(settings.pacing, rng)
+        self.outbox = Outbox(engine, transport, clock, timer, pacer, owner, writer=self.writer)
         self.timeline = TimelineRunner(self)
         self._chats: dict[str, _ChatQueue] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # Members already refreshed in the store: (group, id, name). Bounded by the groups' size.
         self._known: set[tuple[str | None, str, str]] = set()
         self._unconfigured: set[str] = set()
-        self._writer = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         self._seen: OrderedDict[str, None] = OrderedDict()
+        processed = table(ProcessedMessage)
+        self._processed = processed.insert()
+        self._processed_among = select(processed.c.id).where(
+            processed.c.id.in_(bindparam("ids", expanding=True))
+        )
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -153,17 +182,27 @@ class App:
                 try:
                     for campaign_id in replan:
                         await self.timeline.plan(campaign_id)
-                    await self.outbox.pump()
                 except Exception:
-                    log.exception("planning or sending after a batch failed; the outbox will retry")
-                for _, done in batch:
-                    done.set_result(None)
+                    log.exception("planning after a batch failed")
+                # The replies are committed: send them while the next batch is handled.
+                self._spawn(self._send_replies([done for _, done in batch]))
                 batch = []
         finally:
             chat.busy = False
             for _, done in batch:  # only when cancelled mid-batch (shutdown)
                 if not done.done():
                     done.cancel()
+
+    async def _send_replies(self, handled: list[asyncio.Future[None]]) -> None:
+        """Pump the outbox, then tell the transport's callers their messages are done."""
+        try:
+            await self.outbox.pump()
+        except Exception:
+            log.exception("sending after a batch failed; the outbox will retry")
+        finally:
+            for done in handled:
+                if not done.done():
+                    done.set_result(None)
 
     async def _one_by_one(self, messages: list[InboundMessage]) -> set[int]:
         """After a failed batch commit: each message in its own transaction. One that still
@@ -203,44 +242,75 @@ class App:
         return False
 
     def _handle_batch(self, messages: list[InboundMessage]) -> set[int]:
-        """Handle messages in one transaction; returns the campaigns to plan again."""
+        """Handle messages in one transaction; returns the campaigns to plan again.
+
+        Per message only its own changes run in the database (in a savepoint); what every
+        message adds - its id in the processed table, its replies in the outbox - is written
+        once for the whole batch just before the commit.
+        """
         replan: set[int] = set()
-        fresh = {_member_key(m) for m in messages} - self._known
-        # SQLite has one writer: queue for it here rather than in its sleeping busy handler.
-        with self._writer, Session(self.engine, expire_on_commit=False) as s:
+        now = self.clock.now()
+        fresh = {_member_key(m) for m in messages if m.kind == "text"} - self._known
+        with self.writer, Session(self.engine, expire_on_commit=False) as s:
+            # Everybody who spoke is a member of the group: one upsert for the batch's newcomers.
+            if fresh:
+                touch_members(s, fresh, now)
+            batch = _Batch(BatchCache(), self._handled_before(s, [m.id for m in messages]))
             for message in messages:
-                replan |= self._handle_retrying(s, message, _member_key(message) in fresh)
-            try:
-                s.commit()
-            except Exception:
-                self._known -= fresh  # their member rows were not stored after all
-                raise
+                replan |= self._handle_retrying(s, message, batch)
+            if batch.marks:
+                # A plain INSERT: another process that handled the same message first makes
+                # this commit fail, and the one-by-one retry then drops the redelivery.
+                rows = [{"id": message_id, "at": now} for message_id in batch.marks]
+                s.connection().execute(self._processed, rows)
+            enqueue(s, self.owner, batch.outbound, now)
+            s.commit()
+        self._known |= fresh
         return replan
 
-    def _handle_retrying(self, s: Session, message: InboundMessage, fresh: bool) -> set[int]:
+    def _handled_before(self, s: Session, ids: list[str]) -> set[str]:
+        """Which of these message ids an earlier transaction handled (redeliveries)."""
+        return set(s.connection().execute(self._processed_among, {"ids": ids}).scalars())
+
+    def _handle_retrying(self, s: Session, message: InboundMessage, batch: _Batch) -> set[int]:
         """One message in its own savepoint; a failure leaves no trace in the store."""
         for attempt in range(1, RETRIES + 1):
+            handled = _Handled()
             try:
-                with s.begin_nested():
-                    return self._handle(s, message)
+                with savepoint(s, "message"):
+                    self._handle(s, message, batch, handled)
+            except UsageError as err:
+                # A handler refused after all: its changes went with the savepoint, the
+                # message still counts as handled and the sender learns what is possible.
+                handled.outbound = [self.render_reply(s, self._usage(err), message)]
+                handled.replan = set()
             except IntegrityError:
-                # Another process inserted the same member or order row first; now that it
-                # is committed, another try sees it.
-                if fresh:
-                    self._known.discard(_member_key(message))
+                # Another process inserted the same order row first; now that it is
+                # committed, another try sees it.
+                batch.cache.clear()
                 if attempt == RETRIES:
                     log.exception("message %s in %s failed", message.id, message.chat_id)
+                continue
             except Exception:
-                if fresh:
-                    self._known.discard(_member_key(message))
+                batch.cache.clear()
                 log.exception("message %s in %s failed", message.id, message.chat_id)
                 break
+            finally:
+                # The order path writes with Core statements: objects loaded for one message
+                # must not be taken as current by the next one.
+                s.expunge_all()
+            if handled.mark:
+                batch.marks.append(message.id)
+            batch.outbound += handled.outbound
+            return handled.replan
         return set()
 
-    def _handle(self, s: Session, message: InboundMessage) -> set[int]:
-        """Route one message. Returns the campaigns whose timeline changed."""
+    def _handle(self, s: Session, message: InboundMessage, batch: _Batch, handled: _Handled) -> None:
+        """Route one message; its replies and timeline changes go into ``handled``."""
         if message.kind != "text":
-            return self._handle_event(s, message)
+            batch.cache.clear()
+            self._handle_event(s, message, batch, handled)
+            return
         group_id = message.chat_id if message.is_group else None
         ctx = Ctx(
             message=message,
@@ -248,9 +318,10 @@ class App:
             settings=self.settings,
             clock=self.clock,
             rng=self.rng,
-            level=level_in(s, group_id, message.sender_id),
+            level=batch.cache.level(s, group_id, message.sender_id),
             invocation=match_command(message.text),
             group_id=group_id,
+            cache=batch.cache,
         )
         for route in self.routes:
             if (route.scope == "group" and not message.is_group) or (
@@ -260,17 +331,22 @@ class App:
             try:
                 args = route.trigger(ctx)
             except UsageError as err:
-                self._enqueue(s, [self._usage(err)], message)
-                return set()
+                handled.outbound.append(self.render_reply(s, self._usage(err), message))
+                return
             if args is None:
                 continue
             if ctx.level < route.level:
-                self._enqueue(s, [Reply.of("common/refused", level=int(route.level))], message)
-                return set()
-            return self._run(s, ctx, route, args)
-        return set()
+                refused = Reply.of("common/refused", level=int(route.level))
+                handled.outbound.append(self.render_reply(s, refused, message))
+                return
+            try:
+                self._run(s, ctx, route, args, batch, handled)
+            finally:
+                if not route.keeps_cache:
+                    batch.cache.clear()
+            return
 
-    def _handle_event(self, s: Session, message: InboundMessage) -> set[int]:
+    def _handle_event(self, s: Session, message: InboundMessage, batch: _Batch, handled: _Handled) -> None:
         """Joins and leaves: keep membership right, then let routes react (welcome)."""
         now = self.clock.now()
         if message.kind == "leave":
@@ -282,44 +358,24 @@ class App:
         for route in self.routes:
             args = route.trigger(ctx)
             if args is not None:
-                return self._run(s, ctx, route, args)
-        return set()
+                self._run(s, ctx, route, args, batch, handled)
+                return
 
-    def _run(self, s: Session, ctx: Ctx, route: Route, args: Any) -> set[int]:
+    def _run(self, s: Session, ctx: Ctx, route: Route, args: Any, batch: _Batch, handled: _Handled) -> None:
         message = ctx.message
-        if route.writes and not self._mark_processed(s, message):
-            log.info("message %s already handled; dropped", message.id)
-            return set()
-        if (known := _member_key(message)) not in self._known:
-            touch_member(s, ctx.group_id, message.sender_id, message.sender_name, self.clock.now())
-            self._known.add(known)
-        try:
-            with s.begin_nested():
-                replies = _as_list(route.handler(ctx, args))
-        except UsageError as err:
-            replies = [self._usage(err)]  # the handler's changes were rolled back with its savepoint
-        self._enqueue(s, replies, message)
-        return ctx.replan
-
-    def _mark_processed(self, s: Session, message: InboundMessage) -> bool:
-        """Record the message id; False when it was handled before (a redelivery)."""
-        dialect = {"sqlite": sqlite_insert, "postgresql": pg_insert}[self.engine.dialect.name]
-        stmt = (
-            dialect(ProcessedMessage)
-            .values(id=message.id, at=self.clock.now())
-            .on_conflict_do_nothing()
-            .returning(ProcessedMessage.id)  # rowcount is not reliable here on PostgreSQL
-        )
-        return s.execute(stmt).first() is not None
+        if route.writes:
+            if message.id in batch.handled_before:
+                log.info("message %s already handled; dropped", message.id)
+                return
+            handled.mark = True
+        replies = _as_list(route.handler(ctx, args))
+        handled.outbound += [self.render_reply(s, r, message) for r in replies]
+        handled.replan = ctx.replan
 
     def _usage(self, err: UsageError) -> Reply:
         return Reply(f"usage/{err.key}", dict(err.data))
 
     # --- outbound --------------------------------------------------------------------
-
-    def _enqueue(self, s: Session, replies: list[Reply], message: InboundMessage | None) -> None:
-        outbound = [self.render_reply(s, r, message) for r in replies]
-        enqueue(s, self.owner, outbound, self.clock.now())
 
     def render_reply(self, s: Session, reply: Reply, message: InboundMessage | None) -> OutboundMessage:
         if reply.chat_id is not None:
@@ -331,7 +387,7 @@ class App:
         data: dict[str, Any] = {"bot_name": self.settings.bot_name, "now": self.clock.now()}
         if message is not None:
             data.update(
-                sender=member_name(s, message.sender_id) or message.sender_name, sender_id=message.sender_id
+                sender=message.sender_name or member_name(s, message.sender_id), sender_id=message.sender_id
             )
         data.update(reply.data)
         mentions = reply.mentions
@@ -349,7 +405,7 @@ class App:
 
     def send_in_transaction(self, s: Session, replies: Iterable[Reply]) -> None:
         """For scheduled work: queue replies in the caller's transaction."""
-        self._enqueue(s, list(replies), None)
+        enqueue(s, self.owner, [self.render_reply(s, r, None) for r in replies], self.clock.now())
 
 
 def _member_key(message: InboundMessage) -> tuple[str | None, str, str]:

@@ -11,8 +11,38 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.commands import Invocation, Level
 from bot.config import Settings
-from bot.members import groups_managed
+from bot.members import group_levels, groups_managed, level_in
 from bot.messages import InboundMessage
+from bot.shop import Shop, find_shop
+
+
+@dataclass
+class BatchCache:
+    """Look-ups that hold for one batch transaction: each group's roles and shop.
+
+    A batch is one transaction of many messages (a flash sale's hot path), so these are read
+    once per batch, not once per message. Only routes marked ``keeps_cache`` (they change
+    orders, never campaigns, items or roles) leave it in place; the app clears it after any
+    other route and after a failed message, and it dies with the batch.
+    """
+
+    levels: dict[str, dict[str, Level]] = field(default_factory=dict)
+    shops: dict[str, Shop | None] = field(default_factory=dict)
+    # Items found sold out in this batch: later orders are refused without a write. Orders
+    # that give units back remove their items (see ``change_order``).
+    sold_out: set[int] = field(default_factory=set)
+
+    def clear(self) -> None:
+        self.levels.clear()
+        self.shops.clear()
+        self.sold_out.clear()
+
+    def level(self, s: Session, group_id: str | None, member_id: str) -> Level:
+        if group_id is None:
+            return level_in(s, None, member_id)
+        if group_id not in self.levels:
+            self.levels[group_id] = group_levels(s, group_id)
+        return self.levels[group_id].get(member_id, Level.MEMBER)
 
 
 @dataclass
@@ -33,6 +63,7 @@ class Ctx:
     group_id: str | None
     # Campaigns whose timeline must be planned again once this transaction commits.
     replan: set[int] = field(default_factory=set)
+    cache: BatchCache = field(default_factory=BatchCache)
 
     @property
     def now(self) -> datetime:
@@ -45,6 +76,14 @@ class Ctx:
     @property
     def text(self) -> str:
         return self.message.text
+
+    def shop(self) -> Shop | None:
+        """The campaign this group orders in (see ``bot.shop``); None in a private chat."""
+        if self.group_id is None:
+            return None
+        if self.group_id not in self.cache.shops:
+            self.cache.shops[self.group_id] = find_shop(self.session, self.group_id, self.now)
+        return self.cache.shops[self.group_id]
 
     def managed_groups(self, level: Level = Level.ADMIN) -> list[str]:
         """The group this message is in; in a private chat, the groups the sender runs at ``level``."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlmodel import Session, select
 
 from bot.commands import Level
 from bot.config import Settings
+from bot.store.db import table, upsert
 from bot.store.models import Group, GroupMember, Member, Role, RoleName
 
 
@@ -19,6 +21,7 @@ def sync_config(s: Session, settings: Settings, now: datetime) -> None:
         if g.members:
             group.member_count = len(g.members)
         s.add(group)
+        s.flush()  # the membership upserts below refer to it
         for person in g.members:
             touch_member(s, g.id, person.id, person.name, now)
         touch_member(s, g.id, g.leader, None, now)
@@ -40,26 +43,60 @@ def sync_config(s: Session, settings: Settings, now: datetime) -> None:
                 s.delete(role)
 
 
-def touch_member(s: Session, group_id: str | None, member_id: str, name: str | None, now: datetime) -> Member:
+_MEMBERS, _GROUPS, _LINKS = table(Member), table(Group), table(GroupMember)
+
+# (group or None for a private chat, member id, display name or None): somebody who spoke.
+Seen = tuple[str | None, str, str | None]
+
+
+def touch_member(s: Session, group_id: str | None, member_id: str, name: str | None, now: datetime) -> None:
     """Create or refresh a member (and their membership of a group)."""
-    member = s.get(Member, member_id)
-    if member is None:
-        member = Member(id=member_id, name=name or member_id)
-        s.add(member)
-    elif name and member.name != name:
-        member.name = name
-        s.add(member)
-    if group_id is not None:
-        if s.get(Group, group_id) is None:
-            s.add(Group(id=group_id, name=group_id))
-            s.flush()
-        link = s.get(GroupMember, (group_id, member_id))
-        if link is None:
-            s.add(GroupMember(group_id=group_id, member_id=member_id, joined_at=now))
-        elif link.left_at is not None:
-            link.left_at = None
-            s.add(link)
-    return member
+    touch_members(s, [(group_id, member_id, name)], now)
+
+
+def touch_members(s: Session, seen: Iterable[Seen], now: datetime) -> None:
+    """Create or refresh members and their memberships: a few upserts for a whole batch.
+
+    Core statements on the session's connection, so a flash sale's newcomers cost three
+    statements per batch, not three look-ups each."""
+    conn, insert = s.connection(), upsert(s)
+    named: dict[str, str] = {}
+    unnamed: set[str] = set()
+    groups: set[str] = set()
+    links: set[tuple[str, str]] = set()
+    for group_id, member_id, name in seen:
+        if name:
+            named[member_id] = name
+        else:
+            unnamed.add(member_id)
+        if group_id is not None:
+            groups.add(group_id)
+            links.add((group_id, member_id))
+    if named:
+        stmt = insert(_MEMBERS)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={"name": stmt.excluded.name},
+            where=_MEMBERS.c.name != stmt.excluded.name,
+        )
+        conn.execute(stmt, [{"id": m, "name": n, "phone": None} for m, n in named.items()])
+    if unnamed - named.keys():
+        rows = [{"id": m, "name": m, "phone": None} for m in unnamed - named.keys()]
+        conn.execute(insert(_MEMBERS).on_conflict_do_nothing(), rows)
+    if groups:
+        rows = [{"id": g, "name": g, "member_count": 0} for g in groups]
+        conn.execute(insert(_GROUPS).on_conflict_do_nothing(), rows)
+    if links:
+        stmt = insert(_LINKS).on_conflict_do_update(
+            index_elements=["group_id", "member_id"],
+            set_={"left_at": None},
+            where=_LINKS.c.left_at.is_not(None),
+        )
+        rows = [
+            {"group_id": g, "member_id": m, "alias": None, "joined_at": now, "left_at": None}
+            for g, m in links
+        ]
+        conn.execute(stmt, rows)
 
 
 def mark_left(s: Session, group_id: str, member_id: str, now: datetime) -> None:
@@ -100,6 +137,12 @@ def level_in(s: Session, group_id: str | None, member_id: str) -> Level:
     if RoleName.ADMIN in roles:
         return Level.ADMIN
     return Level.MEMBER
+
+
+def group_levels(s: Session, group_id: str) -> dict[str, Level]:
+    """Everybody with a role in the group and their level (one query; members are absent)."""
+    rows = s.exec(select(Role.member_id, Role.role).where(Role.group_id == group_id))
+    return {m: Level.LEADER if r == RoleName.LEADER else Level.ADMIN for m, r in rows}
 
 
 def groups_managed(s: Session, member_id: str, level: Level = Level.ADMIN) -> list[str]:

@@ -4,6 +4,9 @@ Stock is taken with one conditional UPDATE (``sold + n <= stock``), so no interl
 of messages, threads or processes can oversell. The member's order row is locked
 (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE),
 so the per-member limit holds too.
+
+This is the flash-sale hot path: it runs prebuilt Core statements on the session's
+connection (a new order is five statements) and never loads or flushes an ORM object.
 """
 
 from __future__ import annotations
@@ -11,13 +14,89 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, col, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlmodel import Session, col
 
 from bot.pickup import pickup_code
+from bot.store.db import table
 from bot.store.models import Campaign, CampaignStatus, Item, Order, OrderLine, OrderStatus
+
+ORDERS, LINES, ITEMS, CAMPAIGNS = table(Order), table(OrderLine), table(Item), table(Campaign)
+
+_LOCK_ORDER = (
+    select(
+        ORDERS.c.id,
+        ORDERS.c.status,
+        ORDERS.c.note,
+        LINES.c.id.label("line_id"),
+        LINES.c.item_id,
+        LINES.c.quantity,
+    )
+    .select_from(ORDERS.outerjoin(LINES, LINES.c.order_id == ORDERS.c.id))
+    .where(ORDERS.c.campaign_id == bindparam("campaign_id"), ORDERS.c.member_id == bindparam("member_id"))
+    .with_for_update(of=ORDERS)
+)
+_LOCK_CAMPAIGN = (
+    select(CAMPAIGNS.c.status).where(CAMPAIGNS.c.id == bindparam("campaign_id")).with_for_update()
+)
+_NEXT_FOLLOW_NO = (
+    update(CAMPAIGNS)
+    .where(CAMPAIGNS.c.id == bindparam("campaign_id"))
+    .values(order_seq=CAMPAIGNS.c.order_seq + 1)
+    .returning(CAMPAIGNS.c.order_seq)
+)
+_MOVE_STOCK = (
+    update(ITEMS)
+    .where(ITEMS.c.id == bindparam("item_id"))
+    .values(sold=ITEMS.c.sold + bindparam("delta"))
+    .returning(ITEMS.c.sold)
+)
+_TAKE_STOCK = _MOVE_STOCK.where(ITEMS.c.sold + bindparam("delta") <= ITEMS.c.stock)
+_READ_SOLD = select(ITEMS.c.sold).where(ITEMS.c.id == bindparam("item_id"))
+_NEW_ORDER = insert(ORDERS).returning(ORDERS.c.id)
+_UPDATE_ORDER = (
+    update(ORDERS)
+    .where(ORDERS.c.id == bindparam("order_id"))
+    .values(
+        status=bindparam("new_status"),
+        note=bindparam("new_note"),
+        room=func.coalesce(bindparam("new_room"), ORDERS.c.room),
+        updated_at=bindparam("at"),
+    )
+)
+_NEW_LINE = insert(LINES).returning(LINES.c.id)
+_SET_LINE = (
+    update(LINES)
+    .where(LINES.c.id == bindparam("line_id"))
+    .values(quantity=bindparam("qty"), updated_at=bindparam("at"))
+)
+_DROP_LINE = delete(LINES).where(LINES.c.id == bindparam("line_id"))
+_DROP_LINES = delete(LINES).where(LINES.c.order_id == bindparam("order_id"))
+# An active order always has lines (an emptied one is cancelled), so plain joins suffice.
+_VIEW_ORDER = (
+    select(
+        ORDERS.c.follow_no,
+        ORDERS.c.coupon_fen,
+        ORDERS.c.paid,
+        ORDERS.c.pickup_code,
+        ORDERS.c.note,
+        ITEMS.c.name,
+        LINES.c.quantity,
+        ITEMS.c.unit,
+        func.coalesce(ITEMS.c.settled_price_fen, LINES.c.unit_price_fen).label("price"),
+    )
+    .select_from(
+        ORDERS.join(LINES, LINES.c.order_id == ORDERS.c.id).join(ITEMS, ITEMS.c.id == LINES.c.item_id)
+    )
+    .where(
+        ORDERS.c.campaign_id == bindparam("campaign_id"),
+        ORDERS.c.member_id == bindparam("member_id"),
+        ORDERS.c.status == OrderStatus.ACTIVE,
+    )
+    .order_by(ITEMS.c.position)
+)
 
 
 class Refusal(StrEnum):
@@ -52,46 +131,34 @@ class Accepted:
 
 @dataclass
 class Outcome:
-    order: Order | None
+    order_id: int | None = None
     accepted: list[Accepted] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
-    # Items whose remaining stock crossed a broadcast threshold (for the timeline's 仅剩N件).
+    # Items whose stock moved (for the timeline's 仅剩N件 / 售罄 broadcasts).
     touched_items: list[int] = field(default_factory=list)
     # The campaign closed (截团 committed) before this order could be taken.
     closed: bool = False
 
 
-def _lock_order(s: Session, campaign_id: int, member_id: str) -> Order | None:
-    stmt = (
-        select(Order).where(Order.campaign_id == campaign_id, Order.member_id == member_id).with_for_update()
-    )
-    return s.exec(stmt).first()
+@dataclass
+class _Line:
+    id: int
+    quantity: int
 
 
-def _next_follow_no(s: Session, campaign_id: int) -> int:
-    stmt = (
-        update(Campaign)
-        .where(col(Campaign.id) == campaign_id)
-        .values(order_seq=Campaign.order_seq + 1)
-        .returning(Campaign.order_seq)
-    )
-    return int(s.execute(stmt).scalar_one())
+def _lock_order(conn: Connection, campaign_id: int, member_id: str) -> tuple[Any, dict[int, _Line]]:
+    """The member's order row (locked) and its lines by item id; (None, {}) when there is none."""
+    rows = conn.execute(_LOCK_ORDER, {"campaign_id": campaign_id, "member_id": member_id}).all()
+    if not rows:
+        return None, {}
+    lines = {r.item_id: _Line(r.line_id, r.quantity) for r in rows if r.line_id is not None}
+    return rows[0], lines
 
 
-def _take_stock(s: Session, item: Item, delta: int) -> bool:
+def _move_stock(conn: Connection, item: Item, delta: int) -> bool:
     """Atomically move ``delta`` units of stock (negative gives units back)."""
-    stmt = update(Item).where(col(Item.id) == item.id).values(sold=Item.sold + delta)
-    if delta > 0 and item.stock is not None:
-        stmt = stmt.where(Item.sold + delta <= Item.stock)
-    sold = s.execute(stmt.returning(Item.sold).execution_options(synchronize_session=False)).scalar()
-    if sold is None:
-        return False
-    set_committed_value(item, "sold", sold)  # the row's new count, without another SELECT
-    return True
-
-
-def _lines(s: Session, order: Order) -> dict[int, OrderLine]:
-    return {line.item_id: line for line in s.exec(select(OrderLine).where(OrderLine.order_id == order.id))}
+    stmt = _TAKE_STOCK if delta > 0 and item.stock is not None else _MOVE_STOCK
+    return conn.execute(stmt, {"item_id": item.id, "delta": delta}).first() is not None
 
 
 def change_order(
@@ -105,30 +172,34 @@ def change_order(
     mode: str = "add",
     note: str | None = None,
     room: str | None = None,
+    sold_out: set[int] | None = None,
 ) -> Outcome:
     """Apply wanted quantities: ``add`` adds to the lines, ``set`` replaces them (0 removes).
 
     Each item is decided on its own: one sold-out item does not block the others.
+    ``sold_out`` (a batch's memory, updated here) spares a flash sale's late comers a write.
     """
+    sold_out = set() if sold_out is None else sold_out
     assert campaign.id is not None
+    conn = s.connection()
     if any(qty > 0 for _, qty in wants):
-        # A 截团 may have committed since the handler looked: lock the campaign row and look
-        # again (PostgreSQL; SQLite has a single writer anyway), so no order slips in after
-        # the final tally. Giving units back (取消, 改小) stays possible.
-        if s.get_bind().dialect.name != "sqlite":  # SQLite: one writer, nothing can slip in
-            s.refresh(campaign, with_for_update=True)
-        if campaign.status != CampaignStatus.OPEN:
-            return Outcome(None, closed=True)
-    order = _lock_order(s, campaign.id, member_id)
-    outcome = Outcome(order)
-    lines = _lines(s, order) if order else {}
+        # A 截团 may have committed since the handler looked: on PostgreSQL lock the campaign
+        # row and look again, so no order slips in after the final tally (SQLite has one
+        # writer, so nothing can slip in). Giving units back (取消, 改小) stays possible.
+        status = campaign.status
+        if conn.dialect.name != "sqlite":
+            status = conn.execute(_LOCK_CAMPAIGN, {"campaign_id": campaign.id}).scalar_one()
+        if status != CampaignStatus.OPEN:
+            return Outcome(closed=True)
+    order, lines = _lock_order(conn, campaign.id, member_id)
+    active = order is not None and order.status == OrderStatus.ACTIVE
+    stale: dict[int, _Line] = {}  # a cancelled order's leftover lines: not counted
+    if not active:
+        stale, lines = lines, {}
+    outcome = Outcome(order.id if order is not None else None)
     for item, qty in wants:
         assert item.id is not None
-        current = (
-            lines[item.id].quantity
-            if item.id in lines and order and order.status == OrderStatus.ACTIVE
-            else 0
-        )
+        current = lines[item.id].quantity if item.id in lines else 0
         target = current + qty if mode == "add" else qty
         delta = target - current
         if delta == 0:
@@ -140,84 +211,123 @@ def change_order(
                 Rejected(item.name, item.unit, Refusal.OVER_LIMIT, qty, item.limit_per_member, current)
             )
             continue
-        if not _take_stock(s, item, delta):
-            s.refresh(item, attribute_names=["sold"])
-            remaining = max((item.stock or 0) - item.sold, 0)
+        if delta > 0 and item.id in sold_out:
+            outcome.rejected.append(
+                Rejected(item.name, item.unit, Refusal.SOLD_OUT, qty, have=current, remaining=0)
+            )
+            continue
+        if not _move_stock(conn, item, delta):
+            sold = conn.execute(_READ_SOLD, {"item_id": item.id}).scalar_one()
+            remaining = max((item.stock or 0) - sold, 0)
+            if remaining == 0:
+                sold_out.add(item.id)
             reason = Refusal.SOLD_OUT if remaining == 0 else Refusal.NOT_ENOUGH
             outcome.rejected.append(
                 Rejected(item.name, item.unit, reason, qty, have=current, remaining=remaining)
             )
             continue
-        if order is None:
-            follow_no = _next_follow_no(s, campaign.id)
-            order = Order(
-                campaign_id=campaign.id,
-                member_id=member_id,
-                group_id=group_id,
-                follow_no=follow_no,
-                pickup_code=pickup_code(campaign, follow_no),
-                created_at=now,
-                updated_at=now,
-            )
-            s.add(order)
-            s.flush()
-            outcome.order = order
-        elif order.status != OrderStatus.ACTIVE:
+        if outcome.order_id is None:
+            outcome.order_id = _new_order(conn, campaign, member_id, group_id, now, note, room)
+        elif not active:
             # A cancelled order comes back to life with its follow number, but empty.
-            for old in lines.values():
-                s.delete(old)
-            s.flush()
-            lines = {}
-            order.status = OrderStatus.ACTIVE
+            if stale:
+                conn.execute(_DROP_LINES, {"order_id": outcome.order_id})
+            active = True
         line = lines.get(item.id)
         if target == 0 and line is not None:
-            s.delete(line)
+            conn.execute(_DROP_LINE, {"line_id": line.id})
             del lines[item.id]
         elif line is None:
-            line = OrderLine(
-                order_id=order.id,  # type: ignore[arg-type]
-                item_id=item.id,
-                quantity=target,
-                unit_price_fen=item.price_fen,
-                created_at=now,
-                updated_at=now,
-            )
-            s.add(line)
-            lines[item.id] = line
+            line_id = conn.execute(
+                _NEW_LINE,
+                {
+                    "order_id": outcome.order_id,
+                    "item_id": item.id,
+                    "quantity": target,
+                    "unit_price_fen": item.price_fen,
+                    "note": None,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            ).scalar_one()
+            lines[item.id] = _Line(line_id, target)
         else:
+            conn.execute(_SET_LINE, {"line_id": line.id, "qty": target, "at": now})
             line.quantity = target
-            line.updated_at = now
-            s.add(line)
+        if delta < 0:
+            sold_out.discard(item.id)
         outcome.accepted.append(Accepted(item.name, item.unit, target, delta))
         outcome.touched_items.append(item.id)
-    if order is not None and outcome.accepted:
-        if note:
-            order.note = note if not order.note or note in order.note else f"{order.note}；{note}"
-        if room:
-            order.room = room
-        order.updated_at = now
-        if not lines:
-            order.status = OrderStatus.CANCELLED
-        s.add(order)
+    if order is not None and outcome.accepted:  # a new order was written whole above
+        old = order.note
+        if note and old:
+            note = old if note in old else f"{old}；{note}"
+        conn.execute(
+            _UPDATE_ORDER,
+            {
+                "order_id": order.id,
+                "new_status": OrderStatus.ACTIVE if lines else OrderStatus.CANCELLED,
+                "new_note": note or old,
+                "new_room": room,
+                "at": now,
+            },
+        )
     return outcome
 
 
+def _new_order(
+    conn: Connection,
+    campaign: Campaign,
+    member_id: str,
+    group_id: str,
+    now: datetime,
+    note: str | None,
+    room: str | None,
+) -> int:
+    follow_no = conn.execute(_NEXT_FOLLOW_NO, {"campaign_id": campaign.id}).scalar_one()
+    values = {
+        "campaign_id": campaign.id,
+        "member_id": member_id,
+        "group_id": group_id,
+        "follow_no": follow_no,
+        "status": OrderStatus.ACTIVE,
+        "paid": False,
+        "paid_reported": False,
+        "coupon_fen": 0,
+        "refund_fen": 0,
+        "note": note,
+        "room": room,
+        "pickup_code": pickup_code(campaign, follow_no),
+        "picked_up_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return int(conn.execute(_NEW_ORDER, values).scalar_one())
+
+
 def cancel_order(
-    s: Session, campaign: Campaign, member_id: str, items: list[Item] | None, now: datetime
+    s: Session,
+    campaign: Campaign,
+    member_id: str,
+    items: list[Item] | None,
+    now: datetime,
+    sold_out: set[int] | None = None,
 ) -> Outcome:
     """Cancel the whole order (``items`` None) or some of its items; stock goes back."""
     assert campaign.id is not None
-    order = _lock_order(s, campaign.id, member_id)
+    order, lines = _lock_order(s.connection(), campaign.id, member_id)
     if order is None or order.status != OrderStatus.ACTIVE:
-        return Outcome(order)
-    lines = _lines(s, order)
+        return Outcome(order.id if order is not None else None)
     by_id = {i.id: i for i in items} if items is not None else None
     targets = [item_id for item_id in lines if by_id is None or item_id in by_id]
-    all_items = {i.id: i for i in s.exec(select(Item).where(col(Item.id).in_(targets)))}
-    outcome = Outcome(order)
-    for item_id in targets:
-        wants = [(all_items[item_id], 0)]
-        sub = change_order(s, campaign, member_id, order.group_id, wants, now, mode="set")
+    known = {i.id: i for i in items or []}
+    missing = [item_id for item_id in targets if item_id not in known]
+    if missing:
+        known |= {i.id: i for i in s.scalars(select(Item).where(col(Item.id).in_(missing)))}
+    outcome = Outcome(order.id)
+    wants = [(known[item_id], 0) for item_id in targets]
+    if wants:
+        sub = change_order(s, campaign, member_id, "", wants, now, mode="set", sold_out=sold_out)
         outcome.accepted.extend(sub.accepted)
         outcome.touched_items.extend(sub.touched_items)
     if by_id is not None:
@@ -243,22 +353,18 @@ class OrderView:
 
 
 def view_order(s: Session, campaign_id: int, member_id: str) -> OrderView | None:
-    order = s.exec(
-        select(Order).where(Order.campaign_id == campaign_id, Order.member_id == member_id)
-    ).first()
-    if order is None or order.status != OrderStatus.ACTIVE:
+    """The member's active order as it stands, lines in catalogue order (one query)."""
+    rows = s.connection().execute(_VIEW_ORDER, {"campaign_id": campaign_id, "member_id": member_id}).all()
+    if not rows:
         return None
-    stmt = (
-        select(OrderLine, Item)
-        .join(Item, col(Item.id) == col(OrderLine.item_id))
-        .where(OrderLine.order_id == order.id)
-        .order_by(col(Item.position))
-    )
-    items = []
-    for line, item in s.exec(stmt):
-        price = item.settled_price_fen or line.unit_price_fen
-        items.append((item.name, line.quantity, item.unit, price * line.quantity))
-    amount = sum(i[3] for i in items)
+    first = rows[0]
+    items = [(r.name, r.quantity, r.unit, r.price * r.quantity) for r in rows]
     return OrderView(
-        order.follow_no, items, amount, order.coupon_fen, order.paid, order.pickup_code, order.note
+        first.follow_no,
+        items,
+        sum(i[3] for i in items),
+        first.coupon_fen,
+        first.paid,
+        first.pickup_code,
+        first.note,
     )

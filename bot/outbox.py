@@ -10,8 +10,10 @@ neighbouring text messages are merged into one send.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -21,7 +23,7 @@ from sqlmodel import Session, col, select
 from bot.clock import Clock
 from bot.messages import OutboundMessage
 from bot.pacing import Pacer
-from bot.store.db import reader
+from bot.store.db import reader, table
 from bot.store.models import OutboxMessage
 from bot.transports.base import Transport, TransportUnavailable
 from scheduler.timers import Timer
@@ -33,22 +35,29 @@ RETRY_AFTER = timedelta(seconds=3)
 
 
 def enqueue(session: Session, owner: str, messages: Iterable[OutboundMessage], now: datetime) -> None:
-    for m in messages:
-        session.add(
-            OutboxMessage(
-                owner=owner,
-                chat_id=m.chat_id,
-                is_group=m.is_group,
-                text=m.text,
-                template=m.template,
-                kind=m.kind,
-                path=m.path,
-                mentions=list(m.mentions),
-                must_send=m.must_send,
-                standalone=m.standalone,
-                created_at=now,
-            )
-        )
+    """Write replies to the outbox in the caller's transaction (one Core INSERT: hot path)."""
+    rows = [
+        {
+            "owner": owner,
+            "chat_id": m.chat_id,
+            "is_group": m.is_group,
+            "text": m.text,
+            "template": m.template,
+            "kind": m.kind,
+            "path": m.path,
+            "mentions": list(m.mentions),
+            "must_send": m.must_send,
+            "standalone": m.standalone,
+            "created_at": now,
+            "sent_at": None,
+        }
+        for m in messages
+    ]
+    if rows:
+        session.connection().execute(_INSERT, rows)
+
+
+_INSERT = table(OutboxMessage).insert()
 
 
 def _merge(rows: list[OutboxMessage], limit: int) -> list[OutboxMessage]:
@@ -77,8 +86,12 @@ class Outbox:
         timer: Timer,
         pacer: Pacer,
         owner: str = "main",
+        writer: AbstractContextManager[object] | None = None,
     ) -> None:
         self.engine = engine
+        # The app's SQLite writer lock: marking rows sent queues behind a batch here rather
+        # than in SQLite's busy handler, which sleeps in coarse steps.
+        self._writer = writer or contextlib.nullcontext()
         self.transport = transport
         self.clock = clock
         self.timer = timer
@@ -103,18 +116,20 @@ class Outbox:
 
     async def pump(self) -> None:
         """Send everything pacing allows now; schedule a wake-up for the rest."""
-        async with self._lock:
-            for row in await asyncio.to_thread(self.pending):
-                if row.id not in self._queued:
-                    self._queued.add(row.id)  # type: ignore[arg-type]
-                    self._queues.setdefault(row.chat_id, []).append(row)
-            sent: list[int] = []
-            try:
+        sent: list[int] = []
+        try:
+            async with self._lock:
+                for row in await asyncio.to_thread(self.pending):
+                    if row.id not in self._queued:
+                        self._queued.add(row.id)  # type: ignore[arg-type]
+                        self._queues.setdefault(row.chat_id, []).append(row)
                 await self._send_queued(sent)
-            finally:
-                if sent:
-                    await asyncio.to_thread(self._mark_sent, sent, self.clock.now())
-                    self._queued.difference_update(sent)
+        finally:
+            # Outside the lock: the next pump sends while this one waits to write (the sent
+            # rows stay in ``_queued`` until marked, so nobody sends them twice).
+            if sent:
+                await asyncio.to_thread(self._mark_sent, sent, self.clock.now())
+                self._queued.difference_update(sent)
 
     async def _send_queued(self, sent: list[int]) -> None:
         next_wake: datetime | None = None
@@ -146,7 +161,7 @@ class Outbox:
             self._schedule(next_wake)
 
     def _mark_sent(self, ids: list[int], now: datetime) -> None:
-        with Session(self.engine) as s:
+        with self._writer, Session(self.engine) as s:
             s.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(sent_at=now))  # type: ignore[call-overload]
             s.commit()
 

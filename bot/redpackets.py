@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from bot.groupbuy.redpacket import split_red_packet
+from bot.store.db import table
 from bot.store.models import Campaign, Member, Order, OrderStatus, SentNotice
 from bot.store.models_timeline import RainPacket
 
@@ -101,28 +103,48 @@ def _active_order(s: Session, campaign_id: int, member_id: str) -> Order | None:
     return order if order is not None and order.status == OrderStatus.ACTIVE else None
 
 
-def claim_coupons(s: Session, campaign_id: int, member_id: str) -> int:
-    """Put the member's grabbed, not yet applied packets onto their active order. Returns fen added."""
-    order = _active_order(s, campaign_id, member_id)
-    if order is None:
-        return 0
-    packets = list(
-        s.exec(
-            select(RainPacket).where(
-                RainPacket.campaign_id == campaign_id,
-                RainPacket.member_id == member_id,
-                col(RainPacket.applied).is_(False),
-            )
-        )
+_PACKETS, _ORDERS = table(RainPacket), table(Order)
+_ACTIVE_ORDER_ID = core_select(_ORDERS.c.id).where(
+    _ORDERS.c.campaign_id == bindparam("c_id"),
+    _ORDERS.c.member_id == bindparam("m_id"),
+    _ORDERS.c.status == OrderStatus.ACTIVE,
+)
+_CLAIM = (
+    update(_PACKETS)
+    .where(
+        _PACKETS.c.campaign_id == bindparam("c_id"),
+        _PACKETS.c.member_id == bindparam("m_id"),
+        _PACKETS.c.applied.is_(False),
     )
-    added = sum(p.amount_fen for p in packets)
-    for p in packets:
-        p.applied = True
-        s.add(p)
+    .values(applied=True)
+    .returning(_PACKETS.c.amount_fen)
+)
+_ANY_PACKET = core_select(_PACKETS.c.id).where(_PACKETS.c.campaign_id == bindparam("c_id")).limit(1)
+_ADD_COUPON = (
+    update(_ORDERS)
+    .where(_ORDERS.c.id == bindparam("o_id"))
+    .values(coupon_fen=_ORDERS.c.coupon_fen + bindparam("fen"))
+)
+
+
+def claim_coupons(s: Session, campaign_id: int, member_id: str) -> int:
+    """Put the member's grabbed, not yet applied packets onto their active order. Returns fen added.
+
+    Core statements on the session's connection: this runs on the order path."""
+    conn = s.connection()
+    keys = {"c_id": campaign_id, "m_id": member_id}
+    order_id = conn.execute(_ACTIVE_ORDER_ID, keys).scalar()
+    if order_id is None:
+        return 0
+    added = sum(conn.execute(_CLAIM, keys).scalars())
     if added:
-        order.coupon_fen += added
-        s.add(order)
+        conn.execute(_ADD_COUPON, {"o_id": order_id, "fen": added})
     return added
+
+
+def has_packets(s: Session, campaign_id: int) -> bool:
+    """Whether the campaign ever had a red-packet rain (else the order path skips coupons)."""
+    return s.connection().execute(_ANY_PACKET, {"c_id": campaign_id}).first() is not None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ def make_environment(tz: ZoneInfo, *, mask_names: bool = True) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # templates ship with the code; no stat() per message
     )
 
     def when(value: datetime | None, fmt: str = "%m月%d日 %H:%M") -> str:

@@ -28,6 +28,8 @@ class Route:
     scope: str = "any"  # "group", "private" or "any"
     # Routes that change the order book are deduplicated by message id in the database.
     writes: bool = True
+    # Changes orders only, never campaigns, items or roles: the batch's look-ups stay valid.
+    keeps_cache: bool = False
 
 
 @dataclass
@@ -36,15 +38,23 @@ class Router:
     routes: list[Route] = field(default_factory=list)
 
     def route(
-        self, trigger: Trigger, *, level: Level = Level.MEMBER, scope: str = "any", writes: bool = True
+        self,
+        trigger: Trigger,
+        *,
+        level: Level = Level.MEMBER,
+        scope: str = "any",
+        writes: bool = True,
+        keeps_cache: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.routes.append(Route(handler.__name__, trigger, handler, level, scope, writes))
+            self.routes.append(Route(handler.__name__, trigger, handler, level, scope, writes, keeps_cache))
             return handler
 
         return register
 
-    def command(self, key: str, *, writes: bool = True) -> Callable[[Handler], Handler]:
+    def command(
+        self, key: str, *, writes: bool = True, keeps_cache: bool = False
+    ) -> Callable[[Handler], Handler]:
         """Route a command of the grammar; the handler receives the ``Invocation``."""
         spec = COMMAND_BY_KEY[key]
 
@@ -52,4 +62,4 @@ class Router:
             inv = ctx.invocation
             return inv if inv is not None and inv.spec.key == key else None
 
-        return self.route(trigger, level=spec.level, scope=spec.scope, writes=writes)
+        return self.route(trigger, level=spec.level, scope=spec.scope, writes=writes, keeps_cache=keeps_cache)

@@ -12,14 +12,21 @@ from bot.timeline_stock import note_stock_crossings
 
 
 def order_followups(
-    ctx: Ctx, campaign: Campaign, touched_items: list[int], member_id: str | None = None
+    ctx: Ctx,
+    campaign: Campaign,
+    touched_items: list[int],
+    member_id: str | None = None,
+    *,
+    coupons: bool = True,
 ) -> list[Reply]:
     """Apply the member's grabbed red packets to the order; note stock crossings for a stock post.
 
-    ``member_id`` is the order's owner when it is not the sender (a leader confirming a 接龙 line).
+    ``member_id`` is the order's owner when it is not the sender (a leader confirming a 接龙 line);
+    ``coupons`` False when the campaign never had a red-packet rain.
     """
     assert campaign.id is not None
-    claim_coupons(ctx.session, campaign.id, member_id or ctx.sender_id)
+    if coupons:
+        claim_coupons(ctx.session, campaign.id, member_id or ctx.sender_id)
     if not touched_items or campaign.status != CampaignStatus.OPEN:
         return []
     config = ctx.settings.timeline.for_group(campaign.owner_group_id)

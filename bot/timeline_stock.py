@@ -11,12 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, update
+from sqlalchemy import select as core_select
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from bot.broadcasts import to_groups
 from bot.campaigns import items_of
 from bot.messages import Reply
+from bot.store.db import table
 from bot.store.models import Campaign, Item, Order, OrderLine, OrderStatus, SentNotice
 from bot.store.models_timeline import StockWatch
 
@@ -38,11 +41,13 @@ def item_views(s: Session, campaign_id: int) -> list[ItemView]:
     return [ItemView(i.name, i.unit, i.price_fen, i.stock, i.sold) for i in items_of(s, campaign_id)]
 
 
-def _is_low(item: Item, ratio: float) -> bool:
-    if item.stock is None or item.stock <= 0:
-        return False
-    remaining = item.stock - item.sold
-    return 0 < remaining <= item.stock * ratio
+_ITEMS, _WATCH, _CAMPAIGNS = table(Item), table(StockWatch), table(Campaign)
+# Each item's live count beside its watch flags: one read on the order path.
+_COUNTS = (
+    core_select(_ITEMS.c.id, _ITEMS.c.stock, _ITEMS.c.sold, _WATCH.c.low, _WATCH.c.sold_out)
+    .select_from(_ITEMS.outerjoin(_WATCH, _WATCH.c.item_id == _ITEMS.c.id))
+    .where(_ITEMS.c.id.in_(bindparam("ids", expanding=True)), _ITEMS.c.stock.is_not(None))
+)
 
 
 def note_stock_crossings(
@@ -55,14 +60,12 @@ def note_stock_crossings(
     """
     assert campaign.id is not None
     crossed = False
-    for item_id in dict.fromkeys(item_ids):
-        item = s.get(Item, item_id)
-        if item is None or item.stock is None:
-            continue
-        s.refresh(item, attribute_names=["sold", "stock"])
-        watch = s.get(StockWatch, item_id) or StockWatch(item_id=item_id)
-        remaining = max(item.stock - item.sold, 0)
-        low = _is_low(item, ratio)
+    for row in s.connection().execute(_COUNTS, {"ids": list(dict.fromkeys(item_ids))}):
+        remaining = max(row.stock - row.sold, 0)
+        low = row.stock > 0 and 0 < remaining <= row.stock * ratio
+        if (low, remaining == 0) == (bool(row.low), bool(row.sold_out)):
+            continue  # the common case: no line crossed, nothing to write
+        watch = s.get(StockWatch, row.id) or StockWatch(item_id=row.id)
         if low and not watch.low:
             watch.crossings += 1
             watch.announce_low = crossed = True
@@ -79,8 +82,11 @@ def note_stock_crossings(
     fired = post is not None and s.get(SentNotice, f"campaign:{campaign.id}:stock:{seq}") is not None
     if post is None or fired:
         options["stock_post"] = {"seq": seq + 1, "at": (now + delay).isoformat()}
-        campaign.options = options
-        s.add(campaign)
+        # Core UPDATE: ``campaign`` may be a batch's cached copy outside this session.
+        s.connection().execute(
+            update(table(Campaign)).where(table(Campaign).c.id == campaign.id).values(options=options)
+        )
+        set_committed_value(campaign, "options", options)
     return True
 
 

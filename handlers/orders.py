@@ -3,57 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.campaigns import catalogue, current_campaign, find_item, items_of
+from bot.campaigns import find_item
 from bot.commands import Invocation
 from bot.context import Ctx
-from bot.groupbuy.order_text import CatalogueItem, ParsedOrder, parse_order_text
+from bot.groupbuy.order_text import ParsedOrder, parse_order_text
 from bot.messages import Reply
 from bot.orderbook import Outcome, cancel_order, change_order, view_order
 from bot.routing import Router
-from bot.store.models import Campaign, CampaignGroup, CampaignStatus, Item, Order, OrderStatus
+from bot.shop import Shop
+from bot.store.models import Campaign, CampaignStatus, Order, OrderStatus
 from bot.timeline_hooks import order_followups
 
 router = Router("orders")
-
-# A closed campaign still answers late orders ("已截团") for this long.
-LATE_WINDOW = timedelta(days=2)
-
-
-@dataclass(frozen=True)
-class Shop:
-    """The campaign a group is ordering in, with its items as the grammar sees them."""
-
-    campaign: Campaign
-    items: list[Item]
-
-    @property
-    def catalogue(self) -> list[CatalogueItem]:
-        return catalogue(self.items)
-
-    def item(self, item_id: int) -> Item:
-        return next(i for i in self.items if i.id == item_id)
-
-
-def _shop(ctx: Ctx) -> Shop | None:
-    if ctx.group_id is None:
-        return None
-    campaign = current_campaign(ctx.session, ctx.group_id)
-    if campaign is None:
-        stmt = (
-            select(Campaign)
-            .join(CampaignGroup)
-            .where(CampaignGroup.group_id == ctx.group_id, Campaign.status == CampaignStatus.CLOSED)
-            .order_by(Campaign.id.desc())  # type: ignore[union-attr]
-        )
-        campaign = ctx.session.exec(stmt).first()
-        if campaign is None or campaign.closed_at is None or ctx.now - campaign.closed_at > LATE_WINDOW:
-            return None
-    assert campaign.id is not None
-    return Shop(campaign, items_of(ctx.session, campaign.id))
 
 
 def _closed_reply(ctx: Ctx, shop: Shop) -> Reply | None:
@@ -76,8 +40,8 @@ def _result(ctx: Ctx, shop: Shop, outcome: Outcome, parsed: ParsedOrder | None, 
     if outcome.closed:
         return [_to_sender(ctx, "orders/closed", campaign=shop.campaign)]
     # Timeline hooks (issue 4): red-packet coupons onto the order, 仅剩N件 / 售罄 broadcasts.
-    extra = order_followups(ctx, shop.campaign, outcome.touched_items)
-    view = view_order(ctx.session, shop.campaign.id, ctx.sender_id)
+    extra = order_followups(ctx, shop.campaign, outcome.touched_items, coupons=shop.rain)
+    view = view_order(ctx.session, shop.campaign.id, ctx.sender_id) if outcome.order_id else None
     return [
         _to_sender(
             ctx,
@@ -103,16 +67,16 @@ def order_text(ctx: Ctx) -> OrderArgs | None:
     """Any group message that reads as an order for the current campaign."""
     if ctx.invocation is not None or not ctx.message.is_group:
         return None
-    shop = _shop(ctx)
+    shop = ctx.shop()
     if shop is None:
         return None
-    parsed = parse_order_text(ctx.text, shop.catalogue)
+    parsed = parse_order_text(ctx.text, shop.index)
     return None if parsed is None else OrderArgs(shop, parsed)
 
 
-@router.command("cancel_order")
+@router.command("cancel_order", keeps_cache=True)
 def cancel(ctx: Ctx, inv: Invocation) -> Reply | list[Reply] | None:
-    shop = _shop(ctx)
+    shop = ctx.shop()
     if shop is None:
         return None
     names = inv.rest.split()
@@ -122,28 +86,28 @@ def cancel(ctx: Ctx, inv: Invocation) -> Reply | list[Reply] | None:
     if (closed := _closed_reply(ctx, shop)) is not None:
         return closed
     items = [f for f in found if f is not None] if names else None
-    outcome = cancel_order(ctx.session, shop.campaign, ctx.sender_id, items, ctx.now)
+    outcome = cancel_order(ctx.session, shop.campaign, ctx.sender_id, items, ctx.now, ctx.cache.sold_out)
     if not outcome.accepted and not outcome.rejected:
         return _to_sender(ctx, "orders/none", campaign=shop.campaign)
     return _result(ctx, shop, outcome, None, "orders/cancelled")
 
 
-@router.command("change")
+@router.command("change", keeps_cache=True)
 def change(ctx: Ctx, inv: Invocation) -> Reply | list[Reply] | None:
-    shop = _shop(ctx)
+    shop = ctx.shop()
     if shop is None:
         return None
-    parsed = parse_order_text(inv.rest, shop.catalogue)
+    parsed = parse_order_text(inv.rest, shop.index)
     if parsed is None or not (parsed.parts or parsed.unknown or parsed.unreadable):
         return None
     return _apply(ctx, shop, parsed, mode="set")
 
 
-@router.command("my_orders", writes=False)
+@router.command("my_orders", writes=False, keeps_cache=True)
 def mine(ctx: Ctx, inv: Invocation) -> Reply | None:
     if inv.rest:
         return None
-    shop = _shop(ctx) if ctx.group_id else None
+    shop = ctx.shop()
     campaigns = [shop.campaign] if shop else _my_campaigns(ctx)
     views = []
     for c in campaigns:
@@ -165,7 +129,7 @@ def _my_campaigns(ctx: Ctx) -> list[Campaign]:
     return list(ctx.session.exec(stmt))
 
 
-@router.route(order_text)
+@router.route(order_text, keeps_cache=True)
 def place(ctx: Ctx, args: OrderArgs) -> Reply | list[Reply]:
     return _apply(ctx, args.shop, args.parsed, mode="add")
 
@@ -185,5 +149,6 @@ def _apply(ctx: Ctx, shop: Shop, parsed: ParsedOrder, *, mode: str) -> Reply | l
         mode=mode,
         note=parsed.note,
         room=parsed.room,
+        sold_out=ctx.cache.sold_out,
     )
     return _result(ctx, shop, outcome, parsed, "orders/placed")

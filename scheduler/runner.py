@@ -87,7 +87,7 @@ class TimelineRunner:
         return plan_for(campaign, self.config, self.app.clock.tz, self.alerts)
 
     def _specs(self, campaign_id: int) -> tuple[list[JobSpec], set[str]]:
-        with Session(self.app.engine) as s:
+        with Session(reader(self.app.engine)) as s:
             campaign = s.get(Campaign, campaign_id)
             if campaign is None:
                 return [], set()
@@ -133,7 +133,7 @@ class TimelineRunner:
     def _live(self) -> list[tuple[int, list[JobSpec], set[str]]]:
         """Every campaign that may still have jobs, with its plan and what is already done."""
         since = self.app.clock.now() - PAYMENT_WINDOW
-        with Session(self.app.engine) as s:
+        with Session(reader(self.app.engine)) as s:
             stmt = select(Campaign).where(
                 or_(
                     col(Campaign.status).in_(ACTIVE),
@@ -202,7 +202,7 @@ class TimelineRunner:
     def _fire(self, spec: JobSpec) -> tuple[Fired, datetime]:
         prepared = self._prepare(spec)
         now = self.app.clock.now()
-        with Session(self.app.engine, expire_on_commit=False) as s:
+        with self.app.writer, Session(self.app.engine, expire_on_commit=False) as s:
             campaign = s.get(Campaign, spec.campaign_id)
             current = {j.id: j for j in self.plan_of(campaign)} if campaign else {}
             if spec.id not in current:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 # Feature modules that define tables; imported before the schema is created.
 MODEL_MODULES = (
@@ -75,3 +80,34 @@ def reader(engine: Engine) -> Engine:
 def create_schema(engine: Engine) -> None:
     _import_models()
     SQLModel.metadata.create_all(engine)
+
+
+def upsert(bind: Session | Engine) -> Callable[[Table], Any]:
+    """The dialect's INSERT that knows ON CONFLICT (SQLite and PostgreSQL share the syntax)."""
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    return pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+
+
+def table(model: type[SQLModel]) -> Table:
+    """A model's Core table, for hot paths that skip the ORM's unit of work."""
+    return model.__table__  # type: ignore[attr-defined,no-any-return]
+
+
+@contextmanager
+def savepoint(s: Session, name: str) -> Iterator[None]:
+    """A SAVEPOINT in plain SQL, a fraction of ``Session.begin_nested``'s cost per message.
+
+    The ORM is flushed before the release. After a rollback the session's objects are
+    dropped, since they may describe rows that no longer exist; a failed ORM flush leaves the
+    session needing a full rollback, which the caller's batch handles like any failed commit.
+    """
+    conn = s.connection()
+    conn.exec_driver_sql(f"SAVEPOINT {name}")
+    try:
+        yield
+        s.flush()
+    except BaseException:
+        conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+        s.expunge_all()
+        raise
+    conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
