@@ -182,27 +182,19 @@ class App:
                 try:
                     for campaign_id in replan:
                         await self.timeline.plan(campaign_id)
+                    # Sending before the next batch measured faster than overlapping the two:
+                    # Python threads share one core's worth of interpreter.
+                    await self.outbox.pump()
                 except Exception:
-                    log.exception("planning after a batch failed")
-                # The replies are committed: send them while the next batch is handled.
-                self._spawn(self._send_replies([done for _, done in batch]))
+                    log.exception("planning or sending after a batch failed; the outbox will retry")
+                for _, done in batch:
+                    done.set_result(None)
                 batch = []
         finally:
             chat.busy = False
             for _, done in batch:  # only when cancelled mid-batch (shutdown)
                 if not done.done():
                     done.cancel()
-
-    async def _send_replies(self, handled: list[asyncio.Future[None]]) -> None:
-        """Pump the outbox, then tell the transport's callers their messages are done."""
-        try:
-            await self.outbox.pump()
-        except Exception:
-            log.exception("sending after a batch failed; the outbox will retry")
-        finally:
-            for done in handled:
-                if not done.done():
-                    done.set_result(None)
 
     async def _one_by_one(self, messages: list[InboundMessage]) -> set[int]:
         """After a failed batch commit: each message in its own transaction. One that still

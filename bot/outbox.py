@@ -15,10 +15,12 @@ import logging
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Row, bindparam, update
+from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.messages import OutboundMessage
@@ -57,10 +59,21 @@ def enqueue(session: Session, owner: str, messages: Iterable[OutboundMessage], n
         session.connection().execute(_INSERT, rows)
 
 
-_INSERT = table(OutboxMessage).insert()
+_OUTBOX = table(OutboxMessage)
+_INSERT = _OUTBOX.insert()
+# Core rows, not ORM objects: the pump reads these after every batch.
+_UNSENT = (
+    core_select(_OUTBOX)
+    .where(_OUTBOX.c.owner == bindparam("owner"), _OUTBOX.c.sent_at.is_(None))
+    .order_by(_OUTBOX.c.id)
+)
+_MARK_SENT = (
+    update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True))).values(sent_at=bindparam("at"))
+)
+Queued = Row[Any]  # an unsent outbox row
 
 
-def _merge(rows: list[OutboxMessage], limit: int) -> list[OutboxMessage]:
+def _merge(rows: list[Queued], limit: int) -> list[Queued]:
     """The longest run of leading text rows that fits in one message (at least one row)."""
     batch = [rows[0]]
     if rows[0].kind != "text" or rows[0].standalone:
@@ -99,37 +112,32 @@ class Outbox:
         self.owner = owner
         self._lock = asyncio.Lock()
         self._wake_at: datetime | None = None
-        self._queues: dict[str, list[OutboxMessage]] = {}
+        self._queues: dict[str, list[Queued]] = {}
         # Row ids already taken into the queues. Not an id cursor: on PostgreSQL a lower id
         # can commit after a higher one, and a cursor would skip it.
         self._queued: set[int] = set()
 
-    def pending(self) -> list[OutboxMessage]:
+    def pending(self) -> list[Queued]:
         """Every row of this instance not yet sent, in order."""
-        with Session(reader(self.engine)) as s:
-            stmt = (
-                select(OutboxMessage)
-                .where(OutboxMessage.owner == self.owner, OutboxMessage.sent_at.is_(None))  # type: ignore[union-attr]
-                .order_by(col(OutboxMessage.id))
-            )
-            return list(s.exec(stmt))
+        with reader(self.engine).connect() as conn:
+            return list(conn.execute(_UNSENT, {"owner": self.owner}))
 
     async def pump(self) -> None:
         """Send everything pacing allows now; schedule a wake-up for the rest."""
-        sent: list[int] = []
-        try:
-            async with self._lock:
-                for row in await asyncio.to_thread(self.pending):
-                    if row.id not in self._queued:
-                        self._queued.add(row.id)  # type: ignore[arg-type]
-                        self._queues.setdefault(row.chat_id, []).append(row)
+        async with self._lock:
+            for row in await asyncio.to_thread(self.pending):
+                if row.id not in self._queued:
+                    self._queued.add(row.id)
+                    self._queues.setdefault(row.chat_id, []).append(row)
+            sent: list[int] = []
+            try:
                 await self._send_queued(sent)
-        finally:
-            # Outside the lock: the next pump sends while this one waits to write (the sent
-            # rows stay in ``_queued`` until marked, so nobody sends them twice).
-            if sent:
-                await asyncio.to_thread(self._mark_sent, sent, self.clock.now())
-                self._queued.difference_update(sent)
+            finally:
+                # Inside the lock: a concurrent pump's read must not see these rows unsent
+                # after they left ``_queued``, or it would send them again.
+                if sent:
+                    await asyncio.to_thread(self._mark_sent, sent, self.clock.now())
+                    self._queued.difference_update(sent)
 
     async def _send_queued(self, sent: list[int]) -> None:
         next_wake: datetime | None = None
@@ -161,9 +169,8 @@ class Outbox:
             self._schedule(next_wake)
 
     def _mark_sent(self, ids: list[int], now: datetime) -> None:
-        with self._writer, Session(self.engine) as s:
-            s.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(sent_at=now))  # type: ignore[call-overload]
-            s.commit()
+        with self._writer, self.engine.begin() as conn:
+            conn.execute(_MARK_SENT, {"ids": ids, "at": now})
 
     def _schedule(self, when: datetime) -> None:
         if self._wake_at is not None and self.clock.now() < self._wake_at <= when:
@@ -172,7 +179,7 @@ class Outbox:
         self.timer.call_at(f"outbox:{self.owner}", when, self.pump)
 
 
-def _outbound(batch: list[OutboxMessage]) -> OutboundMessage:
+def _outbound(batch: list[Queued]) -> OutboundMessage:
     first = batch[0]
     mentions: list[str] = []
     for row in batch:
