@@ -1,8 +1,9 @@
 """Live alerts for the leader, sent privately to the leader and admins, never into the group.
 
-Chat activity is counted in memory by an ``ActivityMeter`` the app owns (one per process;
-a restarted process waits one full window before judging activity). Conversion and order
-rate come from the database. The same alert is not repeated within the cool-down.
+Chat activity (messages and who sent them) is counted in memory by an ``ActivityMeter`` the
+app owns (one per process; a restarted process waits one full window before judging the message
+rate, three before judging active members). Conversion and order rate come from the database.
+The same alert is not repeated within the cool-down.
 """
 
 from __future__ import annotations
@@ -26,17 +27,17 @@ KEEP = timedelta(hours=1)
 
 @dataclass
 class ActivityMeter:
-    """Group messages seen per group (timestamps), for the low-activity alert."""
+    """Group messages seen per group (time and sender), for the chat and active-member alerts."""
 
     started: datetime | None = None
-    _seen: dict[str, deque[datetime]] = field(default_factory=dict)
+    _seen: dict[str, deque[tuple[datetime, str]]] = field(default_factory=dict)
 
-    def record(self, group_id: str, at: datetime) -> None:
+    def record(self, group_id: str, at: datetime, sender_id: str) -> None:
         if self.started is None:
             self.started = at
         q = self._seen.setdefault(group_id, deque())
-        q.append(at)
-        while q and at - q[0] > KEEP:
+        q.append((at, sender_id))
+        while q and at - q[0][0] > KEEP:
             q.popleft()
 
     def per_minute(self, group_id: str, now: datetime, window: timedelta) -> float | None:
@@ -44,13 +45,28 @@ class ActivityMeter:
         if self.started is None or now - self.started < window:
             return None
         q = self._seen.get(group_id, deque())
-        count = sum(1 for t in q if now - window < t <= now)
+        count = sum(1 for t, _ in q if now - window < t <= now)
         return count / (window.total_seconds() / 60)
+
+    def active_members(self, group_id: str, now: datetime, window: timedelta) -> tuple[int, float] | None:
+        """Members who spoke in the last window, and the usual: the mean over the windows before
+        it (up to an hour back). None until the meter has watched three windows."""
+        if self.started is None:
+            return None
+        earlier = int(min(now - self.started, KEEP) / window) - 1  # whole windows before this one
+        if earlier < 2:
+            return None
+        speakers: list[set[str]] = [set() for _ in range(earlier + 1)]
+        for at, who in self._seen.get(group_id, ()):
+            back = int((now - at) / window)  # 0: the current window
+            if at <= now and back <= earlier:
+                speakers[back].add(who)
+        return len(speakers[0]), sum(len(s) for s in speakers[1:]) / earlier
 
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # conversion, chat, order_drop
+    kind: str  # conversion, chat, members, order_drop
     data: dict[str, object]
 
 
@@ -89,6 +105,18 @@ def check(
             found.append(
                 Alert("chat", {"group_id": g, "rate": rate, "threshold": config.chat_per_minute_below})
             )
+        active = meter.active_members(g, now, window)
+        if active is not None:
+            speakers, usual = active
+            if usual >= config.active_members_min_usual and speakers < usual * config.active_members_below:
+                data = {
+                    "group_id": g,
+                    "speakers": speakers,
+                    "usual": usual,
+                    "minutes": config.every_minutes,
+                    "threshold": config.active_members_below,
+                }
+                found.append(Alert("members", data))
     current = _orders_between(s, campaign.id, now - window, now)
     previous = _orders_between(s, campaign.id, now - 2 * window, now - window)
     if previous >= config.order_drop_min_orders and current < previous * (1 - config.order_drop):
@@ -103,7 +131,8 @@ def check(
                 },
             )
         )
-    return _edge_triggered(s, campaign.id, found, {"conversion", "chat", "order_drop"}, config, now)
+    kinds = {"conversion", "chat", "members", "order_drop"}
+    return _edge_triggered(s, campaign.id, found, kinds, config, now)
 
 
 def _edge_triggered(

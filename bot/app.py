@@ -152,7 +152,8 @@ class App:
         if message.sender_id == self.settings.bot_id or self._already_seen(message.id):
             return
         if message.is_group and message.kind == "text":
-            self.timeline.activity.record(message.chat_id, self.clock.now())  # the chat-activity alert
+            # The chat-activity and active-member alerts.
+            self.timeline.activity.record(message.chat_id, self.clock.now(), message.sender_id)
             self._note_unconfigured(message)
         chat = self._chats.setdefault(message.chat_id, _ChatQueue())
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -121,6 +121,10 @@ class AlertsConfig(_Strict):
     start_after_minutes: int = Field(default=30, ge=0)
     conversion_below: float = Field(default=0.15, ge=0, le=1)
     chat_per_minute_below: float = Field(default=10, ge=0)
+    # Members who speak in a window, against their usual number (mean of the last hour's windows).
+    active_members_below: float = Field(default=0.5, ge=0, le=1)
+    # Judged only when usually at least this many members speak in a window.
+    active_members_min_usual: float = Field(default=5, ge=0)
     order_drop: float = Field(default=0.3, gt=0, lt=1)
     # The order-rate drop is judged only when the previous window had at least this many orders.
     order_drop_min_orders: int = Field(default=3, ge=1)
