@@ -88,6 +88,15 @@ def latest_campaign(s: Session, group_ids: list[str]) -> Campaign | None:
     return s.exec(stmt).first()
 
 
+def campaign_of(s: Session, group_ids: list[str], *, or_latest: bool = True) -> Campaign | None:
+    """What a command means by "the campaign": the first of these groups' current ones (open,
+    else scheduled); failing that, with ``or_latest``, their newest one not cancelled."""
+    for group_id in group_ids:
+        if (found := current_campaign(s, group_id)) is not None:
+            return found
+    return latest_campaign(s, group_ids) if or_latest and group_ids else None
+
+
 def campaign_groups(s: Session, campaign_id: int) -> list[str]:
     stmt = select(CampaignGroup.group_id).where(CampaignGroup.campaign_id == campaign_id)
     return list(s.exec(stmt))

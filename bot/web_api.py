@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.campaigns import current_campaign, items_of, latest_campaign, tally
+from bot.campaigns import campaign_of, items_of, tally
 from bot.clock import Clock
 from bot.config import Settings
 from bot.groupbuy.money import yuan, yuan2
@@ -25,8 +25,7 @@ STATUS = {"open": "进行中", "scheduled": "未开始", "closed": "已截团", 
 
 def campaign_panel(engine: Engine, group_ids: list[str], mask: bool) -> dict[str, Any] | None:
     with Session(engine) as s:
-        campaign = next((c for g in group_ids if (c := current_campaign(s, g))), None)
-        campaign = campaign or latest_campaign(s, group_ids)
+        campaign = campaign_of(s, group_ids)
         if campaign is None or campaign.id is None:
             return None
         t = tally(s, campaign.id)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from bot import broadcasts
 from bot.campaigns import (
     add_stock,
+    campaign_of,
     cancel_campaign,
     create_campaign,
     current_campaign,
     find_item,
     items_of,
-    latest_campaign,
     tally,
 )
 from bot.commands import Invocation, UsageError, parse_add_stock, parse_campaign_ref
@@ -32,11 +32,7 @@ def _target(ctx: Ctx, inv: Invocation, *, active_only: bool = True) -> Campaign 
         if campaign is None or campaign.owner_group_id not in groups:
             return None
         return campaign
-    for group_id in groups:
-        found = current_campaign(ctx.session, group_id)
-        if found is not None:
-            return found
-    return None if active_only else latest_campaign(ctx.session, groups)
+    return campaign_of(ctx.session, groups, or_latest=not active_only)
 
 
 @router.command("open")

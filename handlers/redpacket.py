@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.campaigns import current_campaign, latest_campaign
+from bot.campaigns import campaign_of
 from bot.commands import is_bare
 from bot.context import Ctx
 from bot.messages import Reply
@@ -19,7 +19,7 @@ def grab_trigger(ctx: Ctx) -> Campaign | None:
     inv = ctx.invocation
     if inv is None or inv.spec.key != "grab" or not is_bare(inv.rest) or ctx.group_id is None:
         return None
-    campaign = current_campaign(ctx.session, ctx.group_id) or latest_campaign(ctx.session, [ctx.group_id])
+    campaign = campaign_of(ctx.session, [ctx.group_id])
     if campaign is None or rain_of(campaign) is None:
         return None
     return campaign

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.campaigns import current_campaign, latest_campaign
+from bot.campaigns import campaign_of
 from bot.commands import Level, TimelineRef, parse_timeline_ref, split_move
 from bot.context import Ctx
 from bot.groupbuy.timeparse import TimeParseError, parse_time
@@ -18,11 +18,7 @@ router = Router("timeline")
 
 def leader_campaign(ctx: Ctx) -> Campaign | None:
     """The campaign a leader command is about: the group's current one, else its latest."""
-    groups = ctx.managed_groups()
-    for group_id in groups:
-        if (found := current_campaign(ctx.session, group_id)) is not None:
-            return found
-    return latest_campaign(ctx.session, groups) if groups else None
+    return campaign_of(ctx.session, ctx.managed_groups())
 
 
 def _command(key: str, ctx: Ctx) -> str | None:
