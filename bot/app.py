@@ -314,6 +314,7 @@ class App:
             level=batch.cache.level(s, group_id, message.sender_id),
             invocation=match_command(message.text),
             group_id=group_id,
+            env=self.env,
             cache=batch.cache,
         )
         for route in self.routes:
@@ -347,7 +348,9 @@ class App:
             self._known = {k for k in self._known if k[:2] != (message.chat_id, message.sender_id)}
         elif message.kind == "join":
             touch_member(s, message.chat_id, message.sender_id, message.sender_name, now)
-        ctx = Ctx(message, s, self.settings, self.clock, self.rng, Level.MEMBER, None, message.chat_id)
+        ctx = Ctx(
+            message, s, self.settings, self.clock, self.rng, Level.MEMBER, None, message.chat_id, self.env
+        )
         for route in self.routes:
             args = route.trigger(ctx)
             if args is not None:

@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from jinja2 import Environment
 from sqlmodel import Session
 
 from bot.clock import Clock
@@ -61,6 +62,7 @@ class Ctx:
     level: Level
     invocation: Invocation | None
     group_id: str | None
+    env: Environment  # the app's one jinja2 environment, for text rendered into pictures
     # Campaigns whose timeline must be planned again once this transaction commits.
     replan: set[int] = field(default_factory=set)
     cache: BatchCache = field(default_factory=BatchCache)

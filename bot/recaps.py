@@ -4,31 +4,32 @@
 text and the poster into every group of the campaign, and the leader's files (备货单, 分拣单,
 full order list) privately to the leader. Files are written under ``media_dir``; by default
 that is ``exports/`` next to the SQLite database (``data/exports`` for ``data/tuanbot.db``).
+``render_media`` makes the recap, poster and files on both cores; bench/recap.py measures it.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from jinja2 import Environment
 from sqlmodel import Session, col, select
 
 from bot.campaigns import campaign_groups
 from bot.config import Settings
-from bot.groupbuy.exports import write_orders, write_sorting_list, write_supplier_list
+from bot.groupbuy.exports import Export, FileKind, Format, start_exports, write_atomically
 from bot.groupbuy.fonts import FontMissing
 from bot.groupbuy.poster import render_poster
 from bot.groupbuy.recap import CampaignFacts, Recap, compute_recap
+from bot.groupbuy.rows import OrderRow
 from bot.jielong_book import leader_of
 from bot.members import group_size
 from bot.messages import Reply
-from bot.render import make_environment, render
+from bot.render import render
 from bot.reports import order_rows
 from bot.store.models import (
     Campaign,
@@ -70,10 +71,13 @@ def recap_campaign(s: Session, groups: list[str], ref: int | None) -> Campaign |
     return closed or s.exec(stmt).first()
 
 
-def _facts(s: Session, campaign: Campaign, tz: ZoneInfo, now: datetime) -> CampaignFacts:
+def _facts(
+    s: Session, campaign: Campaign, tz: ZoneInfo, now: datetime, rows: Sequence[OrderRow] | None = None
+) -> CampaignFacts:
     group = s.get(Group, campaign.owner_group_id)
     closed = (campaign.closed_at or now).astimezone(tz)
-    return CampaignFacts(campaign.title, closed, order_rows(s, campaign, tz), group.name if group else "")
+    lines = rows if rows is not None else order_rows(s, campaign, tz)
+    return CampaignFacts(campaign.title, closed, lines, group.name if group else "")
 
 
 def previous_campaign(s: Session, campaign: Campaign) -> Campaign | None:
@@ -121,18 +125,21 @@ def earlier_buyers(s: Session, campaign: Campaign) -> frozenset[str]:
     return frozenset(s.exec(stmt))
 
 
-@dataclass(frozen=True)
-class RecapBundle:
-    recap: Recap
-    campaign: Campaign
-    groups: list[str]
-    leader_id: str
-
-
-def build_recap(s: Session, campaign: Campaign, settings: Settings, now: datetime) -> RecapBundle:
+def build_recap(
+    s: Session,
+    campaign: Campaign,
+    settings: Settings,
+    now: datetime,
+    rows: Sequence[OrderRow],
+    *,
+    env: Environment,
+) -> Recap:
+    """The campaign's recap from its order lines `rows`, with the store's comparison, repeat
+    buyers, group sizes, rating and next-campaign preview. `env` renders the preview: pass the
+    app's one environment."""
     assert campaign.id is not None
     tz = settings.tz
-    current = _facts(s, campaign, tz, now)
+    current = _facts(s, campaign, tz, now, rows)
     current = CampaignFacts(
         current.title, current.closed_at, current.orders, current.group_name, earlier_buyers(s, campaign)
     )
@@ -142,37 +149,56 @@ def build_recap(s: Session, campaign: Campaign, settings: Settings, now: datetim
     upcoming = next_campaign(s, campaign)
     preview = None
     if upcoming is not None:
-        env = make_environment(tz, mask_names=settings.mask_names)
         preview = render(env, "recap/next_preview", {"campaign": upcoming})
     rating, _ = average_rating(s, campaign.id)
-    recap = compute_recap(current, previous, sum(group_size(s, g) for g in groups), preview, rating)
-    # The leader of the campaign's own group (the configured one), else whoever opened it.
-    leader = leader_of(s, campaign.owner_group_id) or campaign.created_by
-    return RecapBundle(recap, campaign, groups, leader)
+    return compute_recap(current, previous, sum(group_size(s, g) for g in groups), preview, rating)
 
 
-def _atomically(path: Path, write: Callable[[Path], object]) -> Path:
-    """Write a file under a temporary name, then move it into place: two processes preparing
-    the same 战报 never leave a half-written file behind for the one whose send wins."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{uuid.uuid4().hex}.{path.name}")  # same suffix: the writers read it
-    try:
-        write(temp)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    return path
+# The leader's files in the order they are sent, with the names the leader sees.
+LEADER_FILES: tuple[tuple[FileKind, str], ...] = (
+    ("supplier", "备货单"),
+    ("sorting", "分拣单"),
+    ("orders", "订单明细"),
+)
 
 
-def write_leader_files(s: Session, campaign: Campaign, settings: Settings, media_dir: Path) -> list[Path]:
-    """备货单, 分拣单 and the full order list as XLSX under ``media_dir/campaign-<id>/``."""
-    rows = order_rows(s, campaign, settings.tz)
-    folder = Path(media_dir) / f"campaign-{campaign.id}"
+def leader_exports(folder: Path, campaign_id: int, formats: Sequence[Format] = ("xlsx",)) -> list[Export]:
+    """备货单, 分拣单 and the full order list under `folder`, XLSX unless other formats are asked."""
     return [
-        _atomically(folder / f"备货单-{campaign.id}.xlsx", lambda p: write_supplier_list(rows, p, "xlsx")),
-        _atomically(folder / f"分拣单-{campaign.id}.xlsx", lambda p: write_sorting_list(rows, p, "xlsx")),
-        _atomically(folder / f"订单明细-{campaign.id}.xlsx", lambda p: write_orders(rows, p, "xlsx")),
+        Export(kind, fmt, Path(folder) / f"{name}-{campaign_id}.{fmt}")
+        for kind, name in LEADER_FILES
+        for fmt in formats
     ]
+
+
+@dataclass(frozen=True)
+class RecapMedia:
+    recap: Recap
+    poster: Path | None  # None when no font can draw Chinese; font_problem says what to install
+    font_problem: str | None
+    files: list[Path]
+
+
+def render_media(
+    rows: Sequence[OrderRow], recap: Callable[[], Recap], poster: Path, exports: Sequence[Export]
+) -> RecapMedia:
+    """The recap (`recap()`), its poster and the leader's files, on both cores.
+
+    A long order list's XLSX starts in a worker process first; the recap, the poster and the
+    other files are made here meanwhile. Nothing here touches the database except through
+    `recap`.
+    """
+    with start_exports(rows, exports) as pending:
+        figures = recap()
+        drawn: Path | None = None
+        font_problem: str | None = None
+        try:
+            drawn = write_atomically(poster, lambda p: render_poster(figures, p))
+        except FontMissing as err:
+            log.warning("recap poster skipped: %s", err)
+            font_problem = str(err)
+        files = pending.finish()
+    return RecapMedia(figures, drawn, font_problem, files)
 
 
 def recap_replies(
@@ -182,58 +208,61 @@ def recap_replies(
     now: datetime,
     media_dir: Path,
     *,
+    env: Environment,
     preview_to: str | None = None,
 ) -> list[Reply]:
     """The recap text and poster to every group of the campaign, the files to the leader.
 
     With ``preview_to`` (a member id) text and poster go privately to that person instead of the
     groups: the leader looking at the 战报 before posting it. When no CJK font is installed the
-    poster is left out and the leader is told which package to install.
+    poster is left out and the leader is told which package to install. ``env`` is the app's
+    jinja2 environment (for the next-campaign preview line).
     """
-    bundle = build_recap(session, campaign, settings, now)
-    targets = [(preview_to, True)] if preview_to else [(g, False) for g in bundle.groups]
+    assert campaign.id is not None
+    rows = order_rows(session, campaign, settings.tz)  # once, for the recap and the files
     folder = Path(media_dir) / f"campaign-{campaign.id}"
+    media = render_media(
+        rows,
+        lambda: build_recap(session, campaign, settings, now, rows, env=env),
+        folder / f"战报-{campaign.id}.png",
+        leader_exports(folder, campaign.id),
+    )
+    groups = campaign_groups(session, campaign.id)
+    targets = [(preview_to, True)] if preview_to else [(g, False) for g in groups]
     replies: list[Reply] = []
-    poster: Path | None = None
-    font_problem: str | None = None
-    try:
-        poster = _atomically(folder / f"战报-{campaign.id}.png", lambda p: render_poster(bundle.recap, p))
-    except FontMissing as err:
-        log.warning("recap poster skipped: %s", err)
-        font_problem = str(err)
     for chat, private in targets:
         replies.append(
-            Reply("recap/recap", {"recap": bundle.recap}, chat_id=chat, private=private, must_send=True)
+            Reply("recap/recap", {"recap": media.recap}, chat_id=chat, private=private, must_send=True)
         )
-        if poster is not None:
+        if media.poster is not None:
             replies.append(
                 Reply(
                     "recap/poster",
-                    {"recap": bundle.recap},
+                    {"recap": media.recap},
                     chat_id=chat,
                     private=private,
                     kind="image",
-                    path=str(poster),
+                    path=str(media.poster),
                     standalone=True,
                 )
             )
-    files = write_leader_files(session, campaign, settings, media_dir)
-    leader = bundle.leader_id
+    # The leader of the campaign's own group (the configured one), else whoever opened it.
+    leader = leader_of(session, campaign.owner_group_id) or campaign.created_by
     replies.append(
         Reply(
             "recap/files_leader",
             {
                 "campaign": campaign,
-                "recap": bundle.recap,
-                "names": [p.name for p in files],
-                "font": font_problem,
+                "recap": media.recap,
+                "names": [p.name for p in media.files],
+                "font": media.font_problem,
             },
             chat_id=leader,
             private=True,
             must_send=True,
         )
     )
-    for path, kind in zip(files, ("supplier", "sorting", "orders"), strict=True):
+    for path, (kind, _) in zip(media.files, LEADER_FILES, strict=True):
         replies.append(
             Reply(
                 "recap/file",

@@ -28,6 +28,7 @@ def post_recap(ctx: Ctx, inv: Invocation) -> list[Reply] | Reply:
         ctx.settings,
         ctx.now,
         media_dir_for(ctx.session, ctx.settings),
+        env=ctx.env,
         preview_to=preview_to,
     )
     if preview_to is not None:

@@ -120,9 +120,8 @@ def recap_job(job: JobCtx) -> list[Reply]:
     """战报 after a successful close: text and poster to the groups, files to the leader."""
     if job.campaign.status != CampaignStatus.CLOSED or job.campaign.succeeded is False:
         return []
-    return recap_replies(
-        job.session, job.campaign, job.app.settings, job.now, media_dir_for(job.session, job.app.settings)
-    )
+    media_dir = media_dir_for(job.session, job.app.settings)
+    return recap_replies(job.session, job.campaign, job.app.settings, job.now, media_dir, env=job.app.env)
 
 
 # Actions that only read the store (and write files): the runner runs them before its write

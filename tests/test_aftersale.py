@@ -176,7 +176,7 @@ async def test_recap_replies_for_the_timeline(two_campaigns: Harness, tmp_path: 
     with Session(h.app.engine) as s:
         campaign = s.get(Campaign, 2)
         assert campaign is not None
-        replies = recap_replies(s, campaign, h.settings, h.clock.now(), tmp_path / "media")
+        replies = recap_replies(s, campaign, h.settings, h.clock.now(), tmp_path / "media", env=h.app.env)
     assert [r.template for r in replies][:2] == ["recap/recap", "recap/poster"]
     assert replies[0].chat_id == h.group_id() and not replies[0].private
     assert sorted(p.name for p in (tmp_path / "media" / "campaign-2").iterdir()) == sorted(
