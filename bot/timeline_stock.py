@@ -84,7 +84,7 @@ def note_stock_crossings(
         options["stock_post"] = {"seq": seq + 1, "at": (now + delay).isoformat()}
         # Core UPDATE: ``campaign`` may be a batch's cached copy outside this session.
         s.connection().execute(
-            update(table(Campaign)).where(table(Campaign).c.id == campaign.id).values(options=options)
+            update(_CAMPAIGNS).where(_CAMPAIGNS.c.id == campaign.id).values(options=options)
         )
         set_committed_value(campaign, "options", options)
     return True
