@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import Enum
 from functools import partial
+from itertools import islice
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from types import TracebackType
@@ -401,11 +402,12 @@ class PendingExports:
         self._feeder.start()
         try:
             table = self._table(export)
-            # Pickled here at once, in chunks: the worker is what the 战报 waits for; it converts
-            # and writes each chunk as it comes, never holding the whole list.
+            # Converted and pickled here, in chunks: the worker is what the 战报 waits for, so it
+            # only writes, each chunk as it comes, never holding the whole list.
             dump = partial(pickle.dumps, protocol=pickle.HIGHEST_PROTOCOL)
-            frames.put(dump((Path(export.path), _sheet(table))))
-            for chunk in _chunks(table.rows):
+            sheet = _sheet(table)
+            frames.put(dump((Path(export.path), sheet)))
+            for chunk in _record_chunks(_xlsx_records(sheet, _chunks(table.rows))):
                 frames.put(dump(chunk))
             frames.put(dump(None))
             frames.put(None)
@@ -499,11 +501,11 @@ def worker_main() -> None:
     stdin = sys.stdin.buffer
     path, sheet = pickle.load(stdin)
 
-    def chunks() -> Iterator[Sequence[tuple[object, ...]]]:
+    def records() -> Iterator[dict[str, object]]:
         while (chunk := pickle.load(stdin)) is not None:
-            yield chunk
+            yield from chunk
 
-    write_atomically(path, partial(_write_sheet, sheet, chunks()))
+    write_atomically(path, partial(_write_sheet, sheet, records()))
 
 
 def _cpus() -> int:
@@ -701,15 +703,27 @@ def _sheet(table: Table) -> _Sheet:
 
 
 def _write_xlsx(table: Table, path: Path) -> None:
-    _write_sheet(_sheet(table), _chunks(table.rows), path)
+    sheet = _sheet(table)
+    _write_sheet(sheet, _xlsx_records(sheet, _chunks(table.rows)), path)
 
 
-def _write_sheet(sheet: _Sheet, chunks: Iterable[Sequence[tuple[object, ...]]], path: Path) -> None:
-    """One sheet: a bold grey header row frozen at the top, money as 0.00, and a bold 合计 row
-    last. The writer takes rows as dicts keyed by header and streams them (constant memory)."""
+def _xlsx_records(
+    sheet: _Sheet, chunks: Iterable[Sequence[tuple[object, ...]]]
+) -> Iterator[dict[str, object]]:
+    """The sheet's rows, 合计 last, as the writer takes them: dicts keyed by header."""
     headers = [c.header for c in sheet.columns]
-    rows = _XLSX.rows(sheet.columns, chunks, sheet.totals)
-    records: Iterable[dict[str, object]] = map(dict, map(partial(zip, headers), rows))
+    return map(dict, map(partial(zip, headers), _XLSX.rows(sheet.columns, chunks, sheet.totals)))
+
+
+def _record_chunks(records: Iterator[dict[str, object]]) -> Iterator[list[dict[str, object]]]:
+    while chunk := list(islice(records, _CHUNK)):
+        yield chunk
+
+
+def _write_sheet(sheet: _Sheet, records: Iterable[dict[str, object]], path: Path) -> None:
+    """One sheet: a bold grey header row frozen at the top, money as 0.00, and a bold 合计 row
+    last. The writer streams the records (constant memory)."""
+    headers = [c.header for c in sheet.columns]
     if not sheet.body_rows and sheet.totals is None:
         records = [dict.fromkeys(headers)]  # the header row needs one (empty) record
     money = rx.Format().set_num_format(_MONEY_FORMAT)
