@@ -89,18 +89,11 @@ def grab(s: Session, campaign_id: int, member_id: str, group_id: str | None, now
             packet = s.get(RainPacket, packet_id)
             assert packet is not None
             s.refresh(packet)
-            has_order = _active_order(s, campaign_id, member_id) is not None
+            has_order = _active_order_id(s, campaign_id, member_id) is not None
             claim_coupons(s, campaign_id, member_id)
             left = len(free) - free.index(packet_id) - 1
             return Grab(GrabOutcome.GRABBED, packet.amount_fen, left, has_order)
     return Grab(GrabOutcome.EMPTY)
-
-
-def _active_order(s: Session, campaign_id: int, member_id: str) -> Order | None:
-    order = s.exec(
-        select(Order).where(Order.campaign_id == campaign_id, Order.member_id == member_id)
-    ).first()
-    return order if order is not None and order.status == OrderStatus.ACTIVE else None
 
 
 _PACKETS, _ORDERS = table(RainPacket), table(Order)
@@ -127,16 +120,19 @@ _ADD_COUPON = (
 )
 
 
+def _active_order_id(s: Session, campaign_id: int, member_id: str) -> int | None:
+    return s.connection().execute(_ACTIVE_ORDER_ID, {"c_id": campaign_id, "m_id": member_id}).scalar()
+
+
 def claim_coupons(s: Session, campaign_id: int, member_id: str) -> int:
     """Put the member's grabbed, not yet applied packets onto their active order. Returns fen added.
 
     Core statements on the session's connection: this runs on the order path."""
-    conn = s.connection()
-    keys = {"c_id": campaign_id, "m_id": member_id}
-    order_id = conn.execute(_ACTIVE_ORDER_ID, keys).scalar()
+    order_id = _active_order_id(s, campaign_id, member_id)
     if order_id is None:
         return 0
-    added = sum(conn.execute(_CLAIM, keys).scalars())
+    conn = s.connection()
+    added = sum(conn.execute(_CLAIM, {"c_id": campaign_id, "m_id": member_id}).scalars())
     if added:
         conn.execute(_ADD_COUPON, {"o_id": order_id, "fen": added})
     return added
