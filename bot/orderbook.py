@@ -5,8 +5,9 @@ of messages, threads or processes can oversell. The member's order row is locked
 (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE),
 so the per-member limit holds too.
 
-This is the flash-sale hot path: it runs prebuilt Core statements on the session's
-connection (a new order is five statements) and never loads or flushes an ORM object.
+This is the flash-sale hot path: its statements are ``Prepared`` (compiled once, run on the
+driver inside the session's transaction; a new order is five of them) and it never loads or
+flushes an ORM object.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from sqlmodel import Session, col
 from bot.pickup import pickup_code
 from bot.store.db import table
 from bot.store.models import Campaign, CampaignStatus, Item, Order, OrderLine, OrderStatus
+from bot.store.prepared import Prepared
 
 ORDERS, LINES, ITEMS, CAMPAIGNS = table(Order), table(OrderLine), table(Item), table(Campaign)
 
-_LOCK_ORDER = (
+_LOCK_ORDER = Prepared(
     select(
         ORDERS.c.id,
         ORDERS.c.status,
@@ -38,25 +40,43 @@ _LOCK_ORDER = (
     .where(ORDERS.c.campaign_id == bindparam("campaign_id"), ORDERS.c.member_id == bindparam("member_id"))
     .with_for_update(of=ORDERS)
 )
-_LOCK_CAMPAIGN = (
+_LOCK_CAMPAIGN = Prepared(
     select(CAMPAIGNS.c.status).where(CAMPAIGNS.c.id == bindparam("campaign_id")).with_for_update()
 )
-_NEXT_FOLLOW_NO = (
+_NEXT_FOLLOW_NO = Prepared(
     update(CAMPAIGNS)
     .where(CAMPAIGNS.c.id == bindparam("campaign_id"))
     .values(order_seq=CAMPAIGNS.c.order_seq + 1)
     .returning(CAMPAIGNS.c.order_seq)
 )
-_MOVE_STOCK = (
+_MOVE = (
     update(ITEMS)
     .where(ITEMS.c.id == bindparam("item_id"))
     .values(sold=ITEMS.c.sold + bindparam("delta"))
     .returning(ITEMS.c.sold)
 )
-_TAKE_STOCK = _MOVE_STOCK.where(ITEMS.c.sold + bindparam("delta") <= ITEMS.c.stock)
-_READ_SOLD = select(ITEMS.c.sold).where(ITEMS.c.id == bindparam("item_id"))
-_NEW_ORDER = insert(ORDERS).returning(ORDERS.c.id)
-_UPDATE_ORDER = (
+_MOVE_STOCK = Prepared(_MOVE)
+_TAKE_STOCK = Prepared(_MOVE.where(ITEMS.c.sold + bindparam("delta") <= ITEMS.c.stock))
+_READ_SOLD = Prepared(select(ITEMS.c.sold).where(ITEMS.c.id == bindparam("item_id")))
+_ORDER_COLUMNS = (
+    "campaign_id",
+    "member_id",
+    "group_id",
+    "follow_no",
+    "status",
+    "paid",
+    "paid_reported",
+    "coupon_fen",
+    "refund_fen",
+    "note",
+    "room",
+    "pickup_code",
+    "picked_up_at",
+    "created_at",
+    "updated_at",
+)
+_NEW_ORDER = Prepared(insert(ORDERS).returning(ORDERS.c.id), columns=_ORDER_COLUMNS)
+_UPDATE_ORDER = Prepared(
     update(ORDERS)
     .where(ORDERS.c.id == bindparam("order_id"))
     .values(
@@ -66,16 +86,19 @@ _UPDATE_ORDER = (
         updated_at=bindparam("at"),
     )
 )
-_NEW_LINE = insert(LINES).returning(LINES.c.id)
-_SET_LINE = (
+_NEW_LINE = Prepared(
+    insert(LINES).returning(LINES.c.id),
+    columns=("order_id", "item_id", "quantity", "unit_price_fen", "note", "created_at", "updated_at"),
+)
+_SET_LINE = Prepared(
     update(LINES)
     .where(LINES.c.id == bindparam("line_id"))
     .values(quantity=bindparam("qty"), updated_at=bindparam("at"))
 )
-_DROP_LINE = delete(LINES).where(LINES.c.id == bindparam("line_id"))
-_DROP_LINES = delete(LINES).where(LINES.c.order_id == bindparam("order_id"))
+_DROP_LINE = Prepared(delete(LINES).where(LINES.c.id == bindparam("line_id")))
+_DROP_LINES = Prepared(delete(LINES).where(LINES.c.order_id == bindparam("order_id")))
 # An active order always has lines (an emptied one is cancelled), so plain joins suffice.
-_VIEW_ORDER = (
+_VIEW_ORDER = Prepared(
     select(
         ORDERS.c.follow_no,
         ORDERS.c.coupon_fen,
@@ -148,7 +171,7 @@ class _Line:
 
 def _lock_order(conn: Connection, campaign_id: int, member_id: str) -> tuple[Any, dict[int, _Line]]:
     """The member's order row (locked) and its lines by item id; (None, {}) when there is none."""
-    rows = conn.execute(_LOCK_ORDER, {"campaign_id": campaign_id, "member_id": member_id}).all()
+    rows = _LOCK_ORDER.rows(conn, {"campaign_id": campaign_id, "member_id": member_id})
     if not rows:
         return None, {}
     lines = {r.item_id: _Line(r.line_id, r.quantity) for r in rows if r.line_id is not None}
@@ -158,7 +181,7 @@ def _lock_order(conn: Connection, campaign_id: int, member_id: str) -> tuple[Any
 def _move_stock(conn: Connection, item: Item, delta: int) -> bool:
     """Atomically move ``delta`` units of stock (negative gives units back)."""
     stmt = _TAKE_STOCK if delta > 0 and item.stock is not None else _MOVE_STOCK
-    return conn.execute(stmt, {"item_id": item.id, "delta": delta}).first() is not None
+    return bool(stmt.rows(conn, {"item_id": item.id, "delta": delta}))
 
 
 def change_order(
@@ -188,7 +211,7 @@ def change_order(
         # writer, so nothing can slip in). Giving units back (取消, 改小) stays possible.
         status = campaign.status
         if conn.dialect.name != "sqlite":
-            status = conn.execute(_LOCK_CAMPAIGN, {"campaign_id": campaign.id}).scalar_one()
+            status = _LOCK_CAMPAIGN.scalar(conn, {"campaign_id": campaign.id})
         if status != CampaignStatus.OPEN:
             return Outcome(closed=True)
     order, lines = _lock_order(conn, campaign.id, member_id)
@@ -217,7 +240,7 @@ def change_order(
             )
             continue
         if not _move_stock(conn, item, delta):
-            sold = conn.execute(_READ_SOLD, {"item_id": item.id}).scalar_one()
+            sold = _READ_SOLD.scalar(conn, {"item_id": item.id})
             remaining = max((item.stock or 0) - sold, 0)
             if remaining == 0:
                 sold_out.add(item.id)
@@ -231,15 +254,15 @@ def change_order(
         elif not active:
             # A cancelled order comes back to life with its follow number, but empty.
             if stale:
-                conn.execute(_DROP_LINES, {"order_id": outcome.order_id})
+                _DROP_LINES.execute(conn, {"order_id": outcome.order_id})
             active = True
         line = lines.get(item.id)
         if target == 0 and line is not None:
-            conn.execute(_DROP_LINE, {"line_id": line.id})
+            _DROP_LINE.execute(conn, {"line_id": line.id})
             del lines[item.id]
         elif line is None:
-            line_id = conn.execute(
-                _NEW_LINE,
+            line_id = _NEW_LINE.scalar(
+                conn,
                 {
                     "order_id": outcome.order_id,
                     "item_id": item.id,
@@ -249,10 +272,10 @@ def change_order(
                     "created_at": now,
                     "updated_at": now,
                 },
-            ).scalar_one()
+            )
             lines[item.id] = _Line(line_id, target)
         else:
-            conn.execute(_SET_LINE, {"line_id": line.id, "qty": target, "at": now})
+            _SET_LINE.execute(conn, {"line_id": line.id, "qty": target, "at": now})
             line.quantity = target
         if delta < 0:
             sold_out.discard(item.id)
@@ -262,8 +285,8 @@ def change_order(
         old = order.note
         if note and old:
             note = old if note in old else f"{old}；{note}"
-        conn.execute(
-            _UPDATE_ORDER,
+        _UPDATE_ORDER.execute(
+            conn,
             {
                 "order_id": order.id,
                 "new_status": OrderStatus.ACTIVE if lines else OrderStatus.CANCELLED,
@@ -284,7 +307,7 @@ def _new_order(
     note: str | None,
     room: str | None,
 ) -> int:
-    follow_no = conn.execute(_NEXT_FOLLOW_NO, {"campaign_id": campaign.id}).scalar_one()
+    follow_no = _NEXT_FOLLOW_NO.scalar(conn, {"campaign_id": campaign.id})
     values = {
         "campaign_id": campaign.id,
         "member_id": member_id,
@@ -302,7 +325,7 @@ def _new_order(
         "created_at": now,
         "updated_at": now,
     }
-    return int(conn.execute(_NEW_ORDER, values).scalar_one())
+    return int(_NEW_ORDER.scalar(conn, values))
 
 
 def cancel_order(
@@ -354,7 +377,7 @@ class OrderView:
 
 def view_order(s: Session, campaign_id: int, member_id: str) -> OrderView | None:
     """The member's active order as it stands, lines in catalogue order (one query)."""
-    rows = s.connection().execute(_VIEW_ORDER, {"campaign_id": campaign_id, "member_id": member_id}).all()
+    rows = _VIEW_ORDER.rows(s.connection(), {"campaign_id": campaign_id, "member_id": member_id})
     if not rows:
         return None
     first = rows[0]
