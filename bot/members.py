@@ -99,6 +99,16 @@ def touch_members(s: Session, seen: Iterable[Seen], now: datetime) -> None:
         conn.execute(stmt, rows)
 
 
+def stored_members(s: Session) -> set[Seen]:
+    """(group, member id, name) of every current membership: who needs no ``touch_members``."""
+    stmt = (
+        select(_LINKS.c.group_id, _LINKS.c.member_id, _MEMBERS.c.name)
+        .join(_MEMBERS, _MEMBERS.c.id == _LINKS.c.member_id)
+        .where(_LINKS.c.left_at.is_(None))
+    )
+    return {(g, m, n) for g, m, n in s.connection().execute(stmt)}
+
+
 def mark_left(s: Session, group_id: str, member_id: str, now: datetime) -> None:
     """The member left the group: no longer counted among its members."""
     link = s.get(GroupMember, (group_id, member_id))

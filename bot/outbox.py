@@ -27,6 +27,7 @@ from bot.messages import OutboundMessage
 from bot.pacing import Pacer
 from bot.store.db import reader, table
 from bot.store.models import OutboxMessage
+from bot.store.prepared import Prepared
 from bot.transports.base import Transport, TransportUnavailable
 from scheduler.timers import Timer
 
@@ -37,7 +38,7 @@ RETRY_AFTER = timedelta(seconds=3)
 
 
 def enqueue(session: Session, owner: str, messages: Iterable[OutboundMessage], now: datetime) -> None:
-    """Write replies to the outbox in the caller's transaction (one Core INSERT: hot path)."""
+    """Write replies to the outbox in the caller's transaction (one INSERT: hot path)."""
     rows = [
         {
             "owner": owner,
@@ -56,11 +57,25 @@ def enqueue(session: Session, owner: str, messages: Iterable[OutboundMessage], n
         for m in messages
     ]
     if rows:
-        session.connection().execute(_INSERT, rows)
+        _INSERT.execute_many(session.connection(), rows)
 
 
 _OUTBOX = table(OutboxMessage)
-_INSERT = _OUTBOX.insert()
+_COLUMNS = (
+    "owner",
+    "chat_id",
+    "is_group",
+    "text",
+    "template",
+    "kind",
+    "path",
+    "mentions",
+    "must_send",
+    "standalone",
+    "created_at",
+    "sent_at",
+)
+_INSERT = Prepared(_OUTBOX.insert(), columns=_COLUMNS)
 # Core rows, not ORM objects: the pump reads these after every batch.
 _UNSENT = (
     core_select(_OUTBOX)

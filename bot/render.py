@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 
 from bot.groupbuy.money import yuan, yuan2
 from bot.groupbuy.privacy import mask_name, mask_phone, redact
@@ -25,6 +25,10 @@ def make_environment(tz: ZoneInfo, *, mask_names: bool = True) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
         auto_reload=False,  # templates ship with the code; no stat() per message
+        # Compiled templates kept on disk (a private temp dir, keyed by the source's checksum):
+        # a fresh process loads a template in ~0.1 ms instead of compiling it in ~2 ms, so
+        # the first orders after a restart do not pay for jinja's compiler.
+        bytecode_cache=FileSystemBytecodeCache(),
     )
 
     def when(value: datetime | None, fmt: str = "%m月%d日 %H:%M") -> str:

@@ -22,6 +22,7 @@ from bot.messages import Reply
 from bot.store.db import table
 from bot.store.models import Campaign, Item, Order, OrderLine, OrderStatus, SentNotice
 from bot.store.models_timeline import StockWatch
+from bot.store.prepared import Prepared
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,11 @@ def item_views(s: Session, campaign_id: int) -> list[ItemView]:
 
 
 _ITEMS, _WATCH, _CAMPAIGNS = table(Item), table(StockWatch), table(Campaign)
-# Each item's live count beside its watch flags: one read on the order path.
-_COUNTS = (
+# An item's live count beside its watch flags: one read per item an order touched.
+_COUNT = Prepared(
     core_select(_ITEMS.c.id, _ITEMS.c.stock, _ITEMS.c.sold, _WATCH.c.low, _WATCH.c.sold_out)
     .select_from(_ITEMS.outerjoin(_WATCH, _WATCH.c.item_id == _ITEMS.c.id))
-    .where(_ITEMS.c.id.in_(bindparam("ids", expanding=True)), _ITEMS.c.stock.is_not(None))
+    .where(_ITEMS.c.id == bindparam("id"), _ITEMS.c.stock.is_not(None))
 )
 
 
@@ -60,7 +61,9 @@ def note_stock_crossings(
     """
     assert campaign.id is not None
     crossed = False
-    for row in s.connection().execute(_COUNTS, {"ids": list(dict.fromkeys(item_ids))}):
+    conn = s.connection()
+    rows = [_COUNT.first(conn, {"id": item_id}) for item_id in dict.fromkeys(item_ids)]
+    for row in filter(None, rows):
         remaining = max(row.stock - row.sold, 0)
         low = row.stock > 0 and 0 < remaining <= row.stock * ratio
         if (low, remaining == 0) == (bool(row.low), bool(row.sold_out)):

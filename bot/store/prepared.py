@@ -8,14 +8,14 @@ their columns (the same conversions Core applies), then executed on the session'
 DBAPI connection, inside its transaction. Driver errors come back as SQLAlchemy's
 exceptions (IntegrityError, ...), so callers handle them exactly as before.
 
-Use it for single statements with fixed parameters (no expanding IN lists, no
-``executemany``); everything else stays plain Core.
+Use it for statements with fixed parameters (no expanding IN lists); everything else
+stays plain Core.
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +41,8 @@ class _Compiled:
 
 
 class Prepared:
-    """A Core statement run on the driver: ``rows``, ``first``, ``scalar``, ``execute``."""
+    """A Core statement run on the driver: ``rows``, ``first``, ``scalar``, ``execute``,
+    ``execute_many``."""
 
     def __init__(self, statement: Select[Any] | UpdateBase, columns: tuple[str, ...] = ()) -> None:
         """``columns``: for an INSERT without ``values``, the columns every call passes."""
@@ -59,9 +60,7 @@ class Prepared:
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         """Run the statement; its returned rows (named tuples), or [] when it returns none."""
         c = self._for(conn.dialect)
-        values = {name: (p(params[name]) if p else params[name]) for name, p in c.binds}
-        values.update(c.fixed)
-        args: Any = tuple(values[n] for n in c.names) if c.positional else values
+        args = _args(c, params)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(c.sql, args)
@@ -77,6 +76,20 @@ class Prepared:
             return [make(r) for r in fetched]
         return [make(p(v) if p else v for p, v in zip(c.results, r, strict=True)) for r in fetched]
 
+    def execute_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run a statement that returns nothing once per parameter set (the driver's executemany)."""
+        c = self._for(conn.dialect)
+        if c.row is not None:
+            raise ValueError("execute_many cannot return rows")
+        args = [_args(c, params) for params in rows]
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(c.sql, args)
+        except c.errors as err:
+            raise DBAPIError.instance(c.sql, args, err, c.errors) from err
+        finally:
+            cursor.close()
+
     def first(self, conn: Connection, params: Mapping[str, Any]) -> Any | None:
         rows = self.rows(conn, params)
         return rows[0] if rows else None
@@ -88,6 +101,13 @@ class Prepared:
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> None:
         self.rows(conn, params)
+
+
+def _args(c: _Compiled, params: Mapping[str, Any]) -> Any:
+    """The driver's parameters: processed like Core would, in placeholder order if positional."""
+    values = {name: (p(params[name]) if p else params[name]) for name, p in c.binds}
+    values.update(c.fixed)
+    return tuple(values[n] for n in c.names) if c.positional else values
 
 
 def _compile(statement: Select[Any] | UpdateBase, columns: tuple[str, ...], dialect: Dialect) -> _Compiled:
