@@ -1,5 +1,8 @@
 """Flash sale: 1,000 members order one item in the same second against 200 units.
 
+Members write their orders the way they do in a real rush (苹果1, +1, 要1斤苹果, a room number
+in front, ...; see ``order_text``), one unit each: the item's limit is one per member.
+
 Every order goes through the whole pipeline: an InboundMessage delivered on a memory
 transport -> the app (per-chat lock, routing, one database transaction with the outbox row)
 -> the outbox pump -> ``transport.send``. Latency is measured from delivery to the send of
@@ -50,6 +53,17 @@ from bot.transports.memory import MemoryTransport
 from scheduler.timers import FakeTimer
 
 START = datetime(2026, 12, 5, 9, 0)
+# How members write in a rush: a few common forms, and one in five adds their own room
+# number (unique texts, so the grammar's memo of repeated texts is not flattered).
+FORMS = ("苹果1", "苹果+1", "苹果x1", "+1", "要1斤苹果", "苹果1斤", "苹果一斤", "苹果 x1 谢谢")
+
+
+def order_text(n: int) -> str:
+    if n % 5 == 4:
+        return f"{n % 30 + 1}栋{n % 7 + 1}0{n % 4 + 1} 苹果1"
+    return FORMS[n % len(FORMS)]
+
+
 UNLIMITED_PACING = {
     "per_chat_per_minute": 10**9,
     "per_account_per_minute": 10**9,
@@ -128,9 +142,10 @@ async def run_pipeline(
             for g in settings.groups:
                 for m in g.members:
                     if m.id != leader:
+                        text = order_text(len(inbound))
                         inbound.append(
                             transport.message(
-                                g.id, m.id, m.name, "苹果1", chat_name=g.name, timestamp=clock.now()
+                                g.id, m.id, m.name, text, chat_name=g.name, timestamp=clock.now()
                             )
                         )
             random.Random(2).shuffle(inbound)

@@ -39,6 +39,7 @@ from bot.normalize import fold_width
 
 MAX_ORDER_CHARS = 200
 MAX_ORDER_LINES = 8
+MEMO_LIMIT = 1024  # parsed texts remembered per catalogue index
 
 UNITS = (
     "公斤", "千克", "kg", "斤", "份", "箱", "个", "盒", "袋", "把", "瓶", "提", "只", "颗", "串",
@@ -124,6 +125,9 @@ class CatalogueIndex:
                     terms[folded] = item
         self.terms = terms
         self.by_length = sorted(terms, key=len, reverse=True)
+        # Results by text: a flash sale brings hundreds of identical short messages (苹果1,
+        # +1), and a parse depends on nothing but the text and this catalogue.
+        self.parsed: dict[str, ParsedOrder | None] = {}
 
     def spans(self, text: str) -> list[tuple[int, int, CatalogueItem]]:
         """Non-overlapping catalogue-name occurrences, longest name first."""
@@ -193,6 +197,15 @@ def parse_order_text(text: str, catalogue: Sequence[CatalogueItem] | CatalogueIn
     if not isinstance(text, str) or len(text) > MAX_ORDER_CHARS * 2:
         return None
     index = catalogue if isinstance(catalogue, CatalogueIndex) else CatalogueIndex(catalogue)
+    if text in index.parsed:
+        return index.parsed[text]
+    if len(index.parsed) >= MEMO_LIMIT:
+        index.parsed.clear()
+    parsed = index.parsed[text] = _parse(text, index)
+    return parsed
+
+
+def _parse(text: str, index: CatalogueIndex) -> ParsedOrder | None:
     clean = _clean(text).strip()
     if not clean or len(clean) > MAX_ORDER_CHARS or clean.count("\n") >= MAX_ORDER_LINES:
         return None
