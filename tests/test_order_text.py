@@ -186,6 +186,20 @@ def test_prebuilt_index_gives_the_same_result() -> None:
         assert parse_order_text(text, index) == parse_order_text(text, CATALOGUE)
 
 
+def test_index_remembers_repeated_texts_within_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flash sale repeats 苹果1 hundreds of times: parsed once per index, memory bounded."""
+    import bot.groupbuy.order_text as grammar
+
+    index = CatalogueIndex(CATALOGUE)
+    first = parse_order_text("苹果2斤 香蕉1", index)
+    assert parse_order_text("苹果2斤 香蕉1", index) is first
+    assert parse_order_text("你好", index) is None and "你好" in index.parsed  # chit-chat too
+    monkeypatch.setattr(grammar, "MEMO_LIMIT", 3)
+    for n in range(10):
+        assert summary(parse_order_text(f"苹果{n + 1}", index)) == {"parts": {"苹果": n + 1}}
+        assert len(index.parsed) <= 3
+
+
 def test_empty_catalogue_never_orders() -> None:
     assert parse_order_text("苹果2斤", ()) == parse_order_text("苹果2斤", [])
     parsed = parse_order_text("苹果2斤", ())
