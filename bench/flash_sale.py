@@ -294,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         f"median spread: {med([r.spread.orders_per_s for r in runs]):.0f} orders/s, "
         f"p50 {med([r.spread.p50_ms for r in runs]):.1f} ms, p99 {spread_p99:.1f} ms (goal < 100 ms)"
     )
-    print(f"median raw   : {med([r.raw for r in runs]):.0f} commits/s; pipeline/raw {ratio:.3f} (goal >= 0.5)")
+    print(
+        f"median raw   : {med([r.raw for r in runs]):.0f} commits/s; pipeline/raw {ratio:.3f} (goal >= 0.5)"
+    )
     print("goals met" if ratio >= 0.5 and spread_p99 < 100 else "goals missed")
     if not ok:
         print(f"FAILED: a run did not sell exactly {args.stock} units or left a member without a reply")
