@@ -48,13 +48,14 @@ class Prepared:
         """``columns``: for an INSERT without ``values``, the columns every call passes."""
         self.statement = statement
         self.columns = columns
-        # One compiled form per dialect name: a memo of pure values, filled on first use.
-        self._compiled: dict[str, _Compiled] = {}
+        # One compiled form per dialect and driver: a memo of pure values, filled on first use.
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
 
     def _for(self, dialect: Dialect) -> _Compiled:
-        compiled = self._compiled.get(dialect.name)
+        key = (dialect.name, dialect.driver)
+        compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[dialect.name] = _compile(self.statement, self.columns, dialect)
+            compiled = self._compiled[key] = _compile(self.statement, self.columns, dialect)
         return compiled
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
@@ -126,9 +127,9 @@ def _compile(statement: Select[Any] | UpdateBase, columns: tuple[str, ...], dial
             raise ValueError(f"Prepared needs {name!r} passed (a column default is not applied)")
         else:  # a literal in the statement (status == 'active')
             fixed.append((name, process(bind.value) if process else bind.value))
-    columns = list(statement.exported_columns)
-    results = tuple(col.type.dialect_impl(dialect).result_processor(dialect, None) for col in columns)
-    keys = [col.key for col in columns]
+    returned = list(statement.exported_columns)
+    results = tuple(col.type.dialect_impl(dialect).result_processor(dialect, None) for col in returned)
+    keys = [col.key for col in returned]
     row = namedtuple("Row", keys, rename=True) if keys else None  # type: ignore[misc]
     errors = dialect.loaded_dbapi.Error
     return _Compiled(
