@@ -5,6 +5,10 @@ text and the poster into every group of the campaign, and the leader's files (�
 full order list) privately to the leader. Files are written under ``media_dir``; by default
 that is ``exports/`` next to the SQLite database (``data/exports`` for ``data/tuanbot.db``).
 ``render_media`` makes the recap, poster and files on both cores; bench/recap.py measures it.
+
+The command does not render anything itself: ``request_recap`` books a ``recap_request`` job in
+the campaign's options and the timeline runner makes the 战报 outside any write transaction
+(on SQLite a 100,000-order 战报 would otherwise hold the one writer for seconds).
 """
 
 from __future__ import annotations
@@ -38,8 +42,10 @@ from bot.store.models import (
     Group,
     Order,
     OrderStatus,
+    SentNotice,
 )
 from bot.support import average_rating
+from scheduler.plan import RECAP_REQUESTS, utc_iso
 
 log = logging.getLogger(__name__)
 
@@ -275,3 +281,32 @@ def recap_replies(
             )
         )
     return replies
+
+
+def request_recap(s: Session, campaign_id: int, now: datetime, preview_to: str | None) -> int:
+    """Book a 战报 (``recap_request:<seq>``, due now) for the timeline runner; returns its seq.
+
+    The campaign row is locked (PostgreSQL) before its options are read, so two requests from
+    two chats at once both stay. Requests already fired are dropped from the list here.
+    """
+    stmt = (
+        select(Campaign)
+        .where(Campaign.id == campaign_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    campaign = s.exec(stmt).one()
+    options = dict(campaign.options or {})
+    book = options.get(RECAP_REQUESTS) or {}
+    pending = list(book.get("pending") or [])
+    if pending:
+        keys = [f"campaign:{campaign_id}:recap_request:{e['seq']}" for e in pending]
+        fired = set(s.exec(select(SentNotice.key).where(col(SentNotice.key).in_(keys))))
+        pending = [e for e, key in zip(pending, keys, strict=True) if key not in fired]
+    seq = int(book.get("seq") or 0) + 1
+    at = utc_iso(now)
+    pending.append({"seq": seq, "at": at, "to": preview_to})
+    options[RECAP_REQUESTS] = {"seq": seq, "at": at, "pending": pending}
+    campaign.options = options
+    s.add(campaign)
+    return seq

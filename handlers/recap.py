@@ -1,11 +1,17 @@
-"""战报 / 复盘: the recap text and poster for the group, the leader's files privately."""
+"""战报 / 复盘: the recap text and poster for the group, the leader's files privately.
+
+The handler only checks the request and books it (``request_recap``); the timeline runner
+makes the 战报 in a read-only session right after this message's transaction commits, so
+the poster and the Excel files never hold the store's writer. Redelivery is safe: the route
+writes, so a message id seen before is dropped together with its booking.
+"""
 
 from __future__ import annotations
 
 from bot.commands import Invocation, parse_campaign_ref
 from bot.context import Ctx
 from bot.messages import Reply
-from bot.recaps import media_dir_for, recap_campaign, recap_replies
+from bot.recaps import recap_campaign, request_recap
 from bot.routing import Router
 from bot.store.models import CampaignStatus
 
@@ -13,7 +19,7 @@ router = Router("recap")
 
 
 @router.command("recap")
-def post_recap(ctx: Ctx, inv: Invocation) -> list[Reply] | Reply:
+def post_recap(ctx: Ctx, inv: Invocation) -> Reply | None:
     ref = parse_campaign_ref(inv.rest, "recap")
     groups = ctx.managed_groups()
     campaign = recap_campaign(ctx.session, groups, ref)
@@ -21,16 +27,9 @@ def post_recap(ctx: Ctx, inv: Invocation) -> list[Reply] | Reply:
         return Reply.of("recap/none", ref=ref)
     if campaign.status != CampaignStatus.CLOSED:
         return Reply.of("recap/not_closed", campaign=campaign)
+    assert campaign.id is not None
+    # Asked in private: a preview for the asker; in a group: the post for the campaign's groups.
     preview_to = None if ctx.message.is_group else ctx.sender_id
-    replies = recap_replies(
-        ctx.session,
-        campaign,
-        ctx.settings,
-        ctx.now,
-        media_dir_for(ctx.session, ctx.settings),
-        env=ctx.env,
-        preview_to=preview_to,
-    )
-    if preview_to is not None:
-        replies.append(Reply.of("recap/preview_hint", campaign=campaign))
-    return replies
+    request_recap(ctx.session, campaign.id, ctx.now, preview_to)
+    ctx.replan.add(campaign.id)
+    return None  # the 战报 itself follows within moments (scheduler.actions.recap_request_job)

@@ -124,9 +124,31 @@ def recap_job(job: JobCtx) -> list[Reply]:
     return recap_replies(job.session, job.campaign, job.app.settings, job.now, media_dir, env=job.app.env)
 
 
+def recap_request_job(job: JobCtx) -> list[Reply]:
+    """The 战报 command (``bot.recaps.request_recap``): what ``recap_job`` sends, or with
+    ``preview_to`` a private preview for the asker and a hint how to post it."""
+    if job.campaign.status != CampaignStatus.CLOSED:
+        return []
+    preview_to = dict(job.spec.data).get("preview_to")
+    media_dir = media_dir_for(job.session, job.app.settings)
+    replies = recap_replies(
+        job.session,
+        job.campaign,
+        job.app.settings,
+        job.now,
+        media_dir,
+        env=job.app.env,
+        preview_to=preview_to,
+    )
+    if preview_to is not None:
+        hint = Reply("recap/preview_hint", {"campaign": job.campaign}, chat_id=preview_to, private=True)
+        replies.append(hint)
+    return replies
+
+
 # Actions that only read the store (and write files): the runner runs them before its write
 # transaction and queues their replies inside it.
-READ_ONLY_ACTIONS = frozenset({"recap"})
+READ_ONLY_ACTIONS = frozenset({"recap", "recap_request"})
 
 ACTIONS: dict[str, Callable[[JobCtx], list[Reply]]] = {
     "preheat": preheat_job,
@@ -141,6 +163,7 @@ ACTIONS: dict[str, Callable[[JobCtx], list[Reply]]] = {
     "last_call": last_call_job,
     "close": close_job,
     "recap": recap_job,
+    "recap_request": recap_request_job,
     "pay": pay_job,
     "alert": alert_job,
 }

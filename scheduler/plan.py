@@ -6,8 +6,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,17 +31,19 @@ KIND_ORDER = {
     "last_call": 8,
     "close": 9,
     "recap": 10,
+    "recap_request": 10,
     "pay": 11,
 }
-MUST_RUN = {"open", "close", "rain_end", "recap"}
+MUST_RUN = {"open", "close", "rain_end", "recap", "recap_request"}
 LEADER_PACKETS_NOTICE = timedelta(minutes=5)
 # The 战报 follows the close after a short pause (late payments and 已付款 land first).
 RECAP_AFTER = timedelta(minutes=2)
 # Reminders a leader turns off with 「提醒 关」 (explicit 预热 / 红包雨 lines still run).
 REMINDER_KINDS = {"remind_open", "countdown", "sales", "last_call", "pay"}
 PRE_OPEN = {"preheat", "remind_open", "countdown"}
-# Alerts (private checks) and stock posts (event-driven) are not shown in 时间线 nor moved.
-HIDDEN_KINDS = {"alert", "stock"}
+# Alerts (private checks), stock posts and 战报 commands (event-driven) are not shown in 时间线
+# nor moved.
+HIDDEN_KINDS = {"alert", "stock", "recap_request"}
 ALERT_HORIZON = timedelta(hours=6)  # checks for a campaign without a closing time
 
 
@@ -80,6 +82,34 @@ def rain_of(campaign: Campaign) -> tuple[datetime, int, int] | None:
         return None
     at = iso_time(rain.get("at"))
     return None if at is None else (at, int(rain["count"]), int(rain["total_fen"]))
+
+
+# ``campaign.options`` key of the 战报 command's requests (written by bot.recaps.request_recap):
+# {"seq": last number, "at": last request (UTC ISO), "pending": [{"seq", "at", "to"}, ...]}.
+RECAP_REQUESTS = "recap_requests"
+
+
+@dataclass(frozen=True)
+class RecapRequest:
+    seq: int
+    at: datetime
+    preview_to: str | None  # a private preview for this member, else the campaign's groups
+
+
+def utc_iso(when: datetime) -> str:
+    """A time as stored in RECAP_REQUESTS: UTC with microseconds, so strings sort as times."""
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def recap_requests(campaign: Campaign) -> list[RecapRequest]:
+    """The 战报 requests the campaign's options still hold (fired ones stay until the next one)."""
+    book = (campaign.options or {}).get(RECAP_REQUESTS) or {}
+    out = []
+    for entry in book.get("pending") or []:
+        at = iso_time(entry.get("at"))
+        if at is not None:
+            out.append(RecapRequest(int(entry["seq"]), at, entry.get("to")))
+    return out
 
 
 def moved(campaign: Campaign) -> dict[str, str]:
@@ -144,6 +174,10 @@ def full_timeline(
             )
     if (post := options.get("stock_post")) and (at := iso_time(post.get("at"))) is not None:
         add("stock", post["seq"], at, 600)
+    for request in recap_requests(campaign):
+        # Due at once: the 战报 command's heavy work runs here instead of in the chat's transaction.
+        data = (("preview_to", request.preview_to),)
+        jobs.append(JobSpec(cid, "recap_request", str(request.seq), request.at, True, data=data))
     if (packets := iso_time(options.get("leader_packets_at"))) is not None:
         # The leader's own WeChat red packets: a heads-up five minutes before, then "now".
         add("leader_packets", "soon", packets - LEADER_PACKETS_NOTICE, 300)
@@ -173,7 +207,7 @@ def full_timeline(
     out = []
     for job in jobs:
         if job.key in overrides and (when := iso_time(overrides[job.key])) is not None:
-            job = JobSpec(cid, job.kind, job.slot, when, job.must_run, job.grace)
+            job = replace(job, run_at=when)
         elif job.kind == "rain_end" and "rain_start:0" in overrides:
             start = iso_time(overrides["rain_start:0"])
             assert start is not None
@@ -210,5 +244,5 @@ def plan_for(
     if status == CampaignStatus.OPEN:
         return [j for j in jobs if j.kind not in PRE_OPEN and j.kind != "open"]
     if status == CampaignStatus.CLOSED:
-        return [j for j in jobs if j.kind in ("pay", "rain_end", "recap")]
+        return [j for j in jobs if j.kind in ("pay", "rain_end", "recap", "recap_request")]
     return []

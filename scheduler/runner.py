@@ -28,7 +28,7 @@ from bot.messages import Reply
 from bot.store.db import reader
 from bot.store.models import Campaign, CampaignStatus, SentNotice
 from scheduler.actions import ACTIONS, READ_ONLY_ACTIONS
-from scheduler.plan import JobSpec, plan_for
+from scheduler.plan import RECAP_REQUESTS, JobSpec, plan_for, utc_iso
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -134,10 +134,13 @@ class TimelineRunner:
         """Every campaign that may still have jobs, with its plan and what is already done."""
         since = self.app.clock.now() - PAYMENT_WINDOW
         with Session(reader(self.app.engine)) as s:
+            # A 战报 command's request may be for an older campaign: recent requests count too.
+            asked = col(Campaign.options)[(RECAP_REQUESTS, "at")].as_string() >= utc_iso(since)
             stmt = select(Campaign).where(
                 or_(
                     col(Campaign.status).in_(ACTIVE),
-                    (col(Campaign.status) == CampaignStatus.CLOSED) & (col(Campaign.closed_at) >= since),
+                    (col(Campaign.status) == CampaignStatus.CLOSED)
+                    & or_(col(Campaign.closed_at) >= since, asked),
                 )
             )
             campaigns = list(s.exec(stmt))
@@ -190,14 +193,18 @@ class TimelineRunner:
 
     def _prepare(self, spec: JobSpec) -> list[Reply] | None:
         """Run a read-only action (poster, Excel files) before the write transaction, so the
-        heavy work never holds SQLite's single writer. None: nothing to prepare."""
+        heavy work never holds SQLite's single writer. None: nothing to prepare (not such an
+        action, or one the write transaction will find done, gone or not due)."""
         if spec.kind not in READ_ONLY_ACTIONS:
             return None
         with Session(reader(self.app.engine)) as s:
             campaign = s.get(Campaign, spec.campaign_id)
-            if campaign is None:
+            if campaign is None or s.get(SentNotice, spec.id) is not None:
+                return None  # done by another fire or process: no 战报 made for nothing
+            current = {j.id: j for j in self.plan_of(campaign)}.get(spec.id)
+            if current is None or current.run_at - self.app.clock.now() > EARLY_TOLERANCE:
                 return None
-            return ACTIONS[spec.kind](JobCtx(s, campaign, spec, self.app))
+            return ACTIONS[spec.kind](JobCtx(s, campaign, current, self.app))
 
     def _fire(self, spec: JobSpec) -> tuple[Fired, datetime]:
         prepared = self._prepare(spec)
