@@ -29,12 +29,21 @@ Processor = Callable[[Any], Any] | None
 
 
 @dataclass(frozen=True)
+class _Slot:
+    """One parameter the driver gets: from the caller (``name``) or fixed in the statement."""
+
+    key: str  # the placeholder's name
+    name: str | None  # the caller's parameter; None for a literal written into the statement
+    process: Processor
+    value: Any = None  # the literal, already processed
+
+
+@dataclass(frozen=True)
 class _Compiled:
     sql: str
-    names: tuple[str, ...]  # parameter names, in placeholder order for positional drivers
     positional: bool
-    binds: tuple[tuple[str, Processor], ...]  # what the caller passes
-    fixed: tuple[tuple[str, Any], ...]  # values written into the statement, processed once
+    slots: tuple[_Slot, ...]  # in placeholder order for positional drivers
+    keys: tuple[str, ...]  # the slots' placeholder names, for drivers that take a mapping
     results: tuple[Processor, ...]
     row: type[tuple[Any, ...]] | None  # a named tuple of the returned columns, if any
     errors: type[Exception]
@@ -106,32 +115,36 @@ class Prepared:
 
 def _args(c: _Compiled, params: Mapping[str, Any]) -> Any:
     """The driver's parameters: processed like Core would, in placeholder order if positional."""
-    values = {name: (p(params[name]) if p else params[name]) for name, p in c.binds}
-    values.update(c.fixed)
-    return tuple(values[n] for n in c.names) if c.positional else values
+    values = []
+    for slot in c.slots:
+        if slot.name is None:
+            values.append(slot.value)
+        else:
+            value = params[slot.name]
+            values.append(slot.process(value) if slot.process else value)
+    return tuple(values) if c.positional else dict(zip(c.keys, values, strict=True))
 
 
 def _compile(statement: Select[Any] | UpdateBase, columns: tuple[str, ...], dialect: Dialect) -> _Compiled:
     compiled = statement.compile(dialect=dialect, column_keys=list(columns) or None)
     by_name = {name: bind for bind, name in compiled.bind_names.items()}
-    names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(by_name)
-    binds: list[tuple[str, Processor]] = []
-    fixed: list[tuple[str, Any]] = []
+    slots: dict[str, _Slot] = {}
     for name, bind in by_name.items():
         if bind.expanding:
             raise ValueError(f"Prepared cannot run expanding parameter {name!r}")
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if bind.required:
-            binds.append((name, process))
+            slots[name] = _Slot(name, name, process)
         elif bind.value is None:  # Core would fill in a column default here; we do not
             raise ValueError(f"Prepared needs {name!r} passed (a column default is not applied)")
         else:  # a literal in the statement (status == 'active')
-            fixed.append((name, process(bind.value) if process else bind.value))
+            slots[name] = _Slot(name, None, None, process(bind.value) if process else bind.value)
+    order = (compiled.positiontup or ()) if compiled.positional else slots
+    ordered = tuple(slots[n] for n in order)
     returned = list(statement.exported_columns)
     results = tuple(col.type.dialect_impl(dialect).result_processor(dialect, None) for col in returned)
-    keys = [col.key for col in returned]
-    row = namedtuple("Row", keys, rename=True) if keys else None  # type: ignore[misc]
+    names = [col.key for col in returned]
+    row = namedtuple("Row", names, rename=True) if names else None  # type: ignore[misc]
     errors = dialect.loaded_dbapi.Error
-    return _Compiled(
-        str(compiled), names, compiled.positional, tuple(binds), tuple(fixed), results, row, errors
-    )
+    keys = tuple(slot.key for slot in ordered)
+    return _Compiled(str(compiled), compiled.positional, ordered, keys, results, row, errors)
