@@ -67,7 +67,18 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("jielong_reject", ("拒绝",), Level.LEADER, strict=False),
 )
 
-_BY_WORD = sorted(((w, spec) for spec in COMMANDS for w in spec.words), key=lambda p: -len(p[0]))
+
+def _words_by_first_char() -> dict[str, list[tuple[str, CommandSpec]]]:
+    """Command words by their first (lower-cased) character, longest first. Most messages are
+    orders and chat whose first character starts no command: one look-up dismisses them."""
+    by_first: dict[str, list[tuple[str, CommandSpec]]] = {}
+    words = sorted(((word, spec) for spec in COMMANDS for word in spec.words), key=lambda p: -len(p[0]))
+    for word, spec in words:
+        by_first.setdefault(word[0].lower(), []).append((word, spec))
+    return by_first
+
+
+_BY_FIRST = _words_by_first_char()
 COMMAND_BY_KEY = {spec.key: spec for spec in COMMANDS}
 
 
@@ -100,7 +111,7 @@ def match_command(text: str) -> Invocation | None:
     """The command a message starts with, or None. Case-insensitive for Latin words."""
     head = text.lstrip()
     folded = head.lower()
-    for word, spec in _BY_WORD:
+    for word, spec in _BY_FIRST.get(folded[:1], ()):
         if folded.startswith(word.lower()):
             rest = head[len(word) :]
             glued = bool(rest) and not rest[0].isspace()
