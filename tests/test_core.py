@@ -102,3 +102,19 @@ async def test_pacing_merges_a_burst_into_few_messages(engine) -> None:  # type:
         sent = h.new() + await h.drain()
     confirmations = sum(m.text.count("跟团号") for m in sent)
     assert confirmations == 30 and len(sent) <= 8
+
+
+def test_template_cache_that_cannot_write_never_fails_a_reply(tmp_path: Path) -> None:
+    """Compiled templates are cached on disk; a disk that refuses them only costs a compile."""
+    from zoneinfo import ZoneInfo
+
+    from bot.render import _QuietBytecodeCache, make_environment, render
+
+    env = make_environment(ZoneInfo("Asia/Shanghai"))
+    env.bytecode_cache = _QuietBytecodeCache(str(tmp_path / "missing-dir"))
+    data = {"in_group": True, "sender": "李阿姨", "campaign": {"title": "周六水果团"}}
+    assert (
+        render(env, "orders/none", data)
+        == "@李** 你在「周六水果团」还没有订单。下单直接发：商品x数量，例如 苹果x2"
+    )
+    assert not (tmp_path / "missing-dir").exists()
