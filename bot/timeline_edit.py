@@ -107,6 +107,9 @@ def move(
     now: datetime,
 ) -> Row:
     """Move one post (open and close move the campaign's times). Raises EditError on bad input."""
+    # The options are rewritten whole below: read them under the row lock (PostgreSQL), so a
+    # stock post or 战报 request another process wrote meanwhile is kept.
+    s.refresh(campaign, with_for_update=True)
     found = rows(s, campaign, config, tz)
     # The rain's end and the leader's packets heads-up follow their main post.
     targets = [r for r in resolve(found, ref) if r.kind != "rain_end" and r.key != "leader_packets:soon"]

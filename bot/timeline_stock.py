@@ -43,6 +43,9 @@ def item_views(s: Session, campaign_id: int) -> list[ItemView]:
 
 
 _ITEMS, _WATCH, _CAMPAIGNS = table(Item), table(StockWatch), table(Campaign)
+_LOCKED_OPTIONS = (
+    core_select(_CAMPAIGNS.c.options).where(_CAMPAIGNS.c.id == bindparam("id")).with_for_update()
+)
 # An item's live count beside its watch flags: one read per item an order touched.
 _COUNT = Prepared(
     core_select(_ITEMS.c.id, _ITEMS.c.stock, _ITEMS.c.sold, _WATCH.c.low, _WATCH.c.sold_out)
@@ -79,7 +82,9 @@ def note_stock_crossings(
         s.add(watch)
     if not crossed:
         return False
-    options = dict(campaign.options or {})
+    # Fresh, under the row lock (PostgreSQL): ``campaign`` may be a batch's cached copy, and
+    # another process may have written the options since (a 改期, a 战报 request).
+    options = dict(s.connection().execute(_LOCKED_OPTIONS, {"id": campaign.id}).scalar_one() or {})
     post = options.get("stock_post")
     seq = int(post["seq"]) if post else 0
     fired = post is not None and s.get(SentNotice, f"campaign:{campaign.id}:stock:{seq}") is not None
