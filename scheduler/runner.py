@@ -201,20 +201,26 @@ class TimelineRunner:
             campaign = s.get(Campaign, spec.campaign_id)
             if campaign is None or s.get(SentNotice, spec.id) is not None:
                 return None  # done by another fire or process: no 战报 made for nothing
-            current = {j.id: j for j in self.plan_of(campaign)}.get(spec.id)
+            current = self._planned(campaign, spec.id)
             if current is None or current.run_at - self.app.clock.now() > EARLY_TOLERANCE:
                 return None
             return ACTIONS[spec.kind](JobCtx(s, campaign, current, self.app))
+
+    def _planned(self, campaign: Campaign | None, job_id: str) -> JobSpec | None:
+        """The job as the campaign's plan has it now; None when it left the plan."""
+        if campaign is None:
+            return None
+        return next((j for j in self.plan_of(campaign) if j.id == job_id), None)
 
     def _fire(self, spec: JobSpec) -> tuple[Fired, datetime]:
         prepared = self._prepare(spec)
         now = self.app.clock.now()
         with self.app.writer, Session(self.app.engine, expire_on_commit=False) as s:
             campaign = s.get(Campaign, spec.campaign_id)
-            current = {j.id: j for j in self.plan_of(campaign)} if campaign else {}
-            if spec.id not in current:
+            current = self._planned(campaign, spec.id)
+            if current is None:
                 return Fired.GONE, now  # the campaign changed since this job was scheduled
-            spec = current[spec.id]
+            spec = current
             if spec.run_at - now > EARLY_TOLERANCE:
                 return Fired.NOT_DUE, spec.run_at  # moved later in another process
             late = now - spec.run_at
