@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlmodel import Session, select
 
+from bot.core.messages import InboundMessage
 from bot.groupbuy.jielong import JielongState, parse_jielong, reconcile
-from bot.jielong_book import apply_snapshot, attribution, linked_campaign
-from bot.messages import InboundMessage
+from bot.services.jielong_book import apply_snapshot, attribution, linked_campaign
 from bot.store.models_jielong import JielongList
 from bot.testing import Harness, build_harness, demo_settings, isolated_engine
 

@@ -3,7 +3,7 @@
 Run: .venv/bin/python -m bench.recap [--rows N] [--runs 3]
 Goal: everything under 2 s and 300 MB.
 
-The total is `bot.recaps.render_media`, the function the 战报 (command and timeline) runs: the
+The total is `bot.services.recaps.render_media`, the function the 战报 (command and timeline) runs: the
 order list's XLSX in a worker process, the recap, the poster and the other files here meanwhile.
 The bench asks for CSV as well as XLSX of each file (the bot sends XLSX only). The table of steps
 times each piece alone, one after another in this process, to show where the time goes.
@@ -32,7 +32,7 @@ from bot.groupbuy.exports import Format, write_orders, write_sorting_list, write
 from bot.groupbuy.poster import render_poster
 from bot.groupbuy.recap import CampaignFacts, Recap, compute_recap
 from bot.groupbuy.rows import OrderRow
-from bot.recaps import leader_exports, render_media
+from bot.services.recaps import leader_exports, render_media
 
 GOAL_SECONDS, GOAL_MB = 2.0, 300
 TZ = ZoneInfo("Asia/Shanghai")

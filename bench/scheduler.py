@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.groupbuy.plan import plan_for
+from bot.groupbuy.timeline_config import TimelineConfig
 from bot.store.models import Campaign, CampaignStatus
-from bot.timeline_config import TimelineConfig
-from scheduler.plan import plan_for
 from scheduler.runner import timer_jobs
 from scheduler.timers import APSTimer
 

@@ -24,20 +24,27 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.clock import Clock, SystemClock
-from bot.commands import Level, UsageError, match_command
-from bot.config import Settings
-from bot.context import BatchCache, Ctx
-from bot.members import mark_left, member_name, stored_members, sync_config, touch_member, touch_members
-from bot.messages import InboundMessage, OutboundMessage, Reply
-from bot.outbox import Outbox, enqueue
-from bot.pacing import Pacer
-from bot.render import make_environment, render
-from bot.routing import Route
+from bot.core.clock import Clock, SystemClock
+from bot.core.commands import Level, UsageError, match_command
+from bot.core.config import Settings
+from bot.core.context import BatchCache, Ctx
+from bot.core.messages import InboundMessage, OutboundMessage, Reply
+from bot.core.outbox import Outbox, enqueue
+from bot.core.pacing import Pacer
+from bot.core.render import make_environment, render
+from bot.core.routing import Route
+from bot.core.transport import Transport
+from bot.services.members import (
+    mark_left,
+    member_name,
+    stored_members,
+    sync_config,
+    touch_member,
+    touch_members,
+)
 from bot.store.db import create_schema, make_engine, savepoint, table
 from bot.store.models import ProcessedMessage
 from bot.store.prepared import Prepared
-from bot.transports.base import Transport
 from scheduler.runner import TimelineRunner
 from scheduler.timers import APSTimer, Timer
 

@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.core.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("tuanbot")
 
@@ -36,7 +36,7 @@ def _transport(settings: Settings, name: str, engine: object, clock: object):  #
 
 async def _run(settings: Settings, transport_name: str) -> None:
     from bot.app import create_app
-    from bot.clock import SystemClock
+    from bot.core.clock import SystemClock
     from bot.store.db import make_engine
 
     clock = SystemClock(settings.timezone)
@@ -84,9 +84,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
-    from bot.clock import SystemClock
+    from bot.core.clock import SystemClock
     from bot.groupbuy.exports import write_orders, write_sorting_list, write_supplier_list
-    from bot.reports import find_campaign, order_rows
+    from bot.services.reports import find_campaign, order_rows
     from bot.store.db import make_engine
 
     settings = load_settings(Path(args.config) if args.config else None)
@@ -113,9 +113,9 @@ def cmd_members(args: argparse.Namespace) -> int:
     """The leader's member history (回头客, silent members, RFM), as the private 会员 command shows it."""
     from sqlmodel import Session, select
 
-    from bot.clock import SystemClock
-    from bot.member_history import group_names, history_for
-    from bot.render import make_environment, render
+    from bot.core.clock import SystemClock
+    from bot.core.render import make_environment, render
+    from bot.services.member_history import group_names, history_for
     from bot.store.db import make_engine
     from bot.store.models import Group
 

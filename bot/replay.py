@@ -29,8 +29,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from bot.core.messages import OutboundMessage
 from bot.groupbuy.timeparse import TimeParseError, parse_duration
-from bot.messages import OutboundMessage
 from bot.testing import Harness, build_harness, demo_settings, isolated_engine
 
 

@@ -19,9 +19,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.app import App, create_app
-from bot.clock import FakeClock
-from bot.config import Settings
-from bot.messages import OutboundMessage
+from bot.core.clock import FakeClock
+from bot.core.config import Settings
+from bot.core.messages import OutboundMessage
 from bot.store.db import make_engine
 from bot.store.models import Item, Member, Order, OrderLine, OrderStatus
 from bot.transports.memory import MemoryTransport

@@ -13,11 +13,11 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.campaigns import campaign_of, items_of, tally
-from bot.clock import Clock
-from bot.config import Settings
+from bot.core.clock import Clock
+from bot.core.config import Settings
 from bot.groupbuy.money import yuan, yuan2
 from bot.groupbuy.privacy import mask_name
+from bot.services.campaigns import campaign_of, items_of, tally
 from bot.transports.webchat import WebChat, WebGroup, WebMember
 
 STATUS = {"open": "进行中", "scheduled": "未开始", "closed": "已截团", "cancelled": "已取消"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.routing import Route
+from bot.core.routing import Route
 from handlers import (
     admin,
     campaign,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.commands import Invocation, parse_admin
-from bot.context import Ctx
-from bot.members import member_name, role_of, set_role
-from bot.messages import Reply
-from bot.routing import Router
+from bot.core.commands import Invocation, parse_admin
+from bot.core.context import Ctx
+from bot.core.messages import Reply
+from bot.core.routing import Router
+from bot.services.members import member_name, role_of, set_role
 from bot.store.models import RoleName
 
 router = Router("admin")

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from bot import broadcasts
-from bot.campaigns import (
+from bot.core.commands import Invocation, UsageError, parse_add_stock, parse_campaign_ref
+from bot.core.context import Ctx
+from bot.core.messages import Reply
+from bot.core.routing import Router
+from bot.groupbuy.announce import AnnouncementError, parse_announcement
+from bot.services import broadcasts
+from bot.services.campaigns import (
     add_stock,
     campaign_of,
     cancel_campaign,
@@ -13,11 +18,6 @@ from bot.campaigns import (
     items_of,
     tally,
 )
-from bot.commands import Invocation, UsageError, parse_add_stock, parse_campaign_ref
-from bot.context import Ctx
-from bot.groupbuy.announce import AnnouncementError, parse_announcement
-from bot.messages import Reply
-from bot.routing import Router
 from bot.store.models import Campaign, CampaignStatus
 
 router = Router("campaign")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.commands import COMMANDS, Invocation
-from bot.context import Ctx
-from bot.messages import Reply
-from bot.routing import Router
+from bot.core.commands import COMMANDS, Invocation
+from bot.core.context import Ctx
+from bot.core.messages import Reply
+from bot.core.routing import Router
 
 router = Router("help")
 

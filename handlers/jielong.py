@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.campaigns import items_of
-from bot.commands import DecisionArgs, Level, UsageError, parse_decision
-from bot.context import Ctx
+from bot.core.commands import DecisionArgs, Level, UsageError, parse_decision
+from bot.core.context import Ctx
+from bot.core.messages import InboundMessage, Reply
+from bot.core.routing import Router
 from bot.groupbuy.jielong import JielongEntry, JielongSnapshot, parse_jielong, parse_jielong_xml
-from bot.jielong_book import (
+from bot.services.campaigns import items_of
+from bot.services.jielong_book import (
     Decision,
     EntryChange,
     SnapshotResult,
@@ -25,12 +27,10 @@ from bot.jielong_book import (
     linked_campaign,
     pending_for,
 )
-from bot.members import level_in, member_name
-from bot.messages import InboundMessage, Reply
-from bot.orderbook import view_order
-from bot.routing import Router
+from bot.services.members import level_in, member_name
+from bot.services.orderbook import view_order
+from bot.services.timeline_hooks import order_followups
 from bot.store.models import Campaign, CampaignStatus
-from bot.timeline_hooks import order_followups
 
 router = Router("jielong")
 

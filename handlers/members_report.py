@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.commands import Invocation, Level
-from bot.context import Ctx
-from bot.member_history import group_names, history_for
-from bot.messages import Reply
-from bot.routing import Router
+from bot.core.commands import Invocation, Level
+from bot.core.context import Ctx
+from bot.core.messages import Reply
+from bot.core.routing import Router
+from bot.services.member_history import group_names, history_for
 
 router = Router("members_report")
 

@@ -6,16 +6,16 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
-from bot.campaigns import find_item
-from bot.commands import Invocation
-from bot.context import Ctx
+from bot.core.commands import Invocation
+from bot.core.context import Ctx
+from bot.core.messages import Reply
+from bot.core.routing import Router
 from bot.groupbuy.order_text import ParsedOrder, parse_order_text
-from bot.messages import Reply
-from bot.orderbook import Outcome, cancel_order, change_order, view_order
-from bot.routing import Router
-from bot.shop import Shop
+from bot.services.campaigns import find_item
+from bot.services.orderbook import Outcome, cancel_order, change_order, view_order
+from bot.services.shop import Shop
+from bot.services.timeline_hooks import order_followups
 from bot.store.models import Campaign, CampaignStatus, Order, OrderStatus
-from bot.timeline_hooks import order_followups
 
 router = Router("orders")
 

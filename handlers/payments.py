@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from bot.commands import Level, PaidArgs, UsageError, is_bare, parse_mark_paid
-from bot.context import Ctx
-from bot.members import member_name
-from bot.messages import Reply
-from bot.payments import known_follow_nos, mark_paid, report_paid
-from bot.routing import Router
+from bot.core.commands import Level, PaidArgs, UsageError, is_bare, parse_mark_paid
+from bot.core.context import Ctx
+from bot.core.messages import Reply
+from bot.core.routing import Router
+from bot.services.members import member_name
+from bot.services.payments import known_follow_nos, mark_paid, report_paid
 from bot.store.models import Campaign
 from handlers.timeline import leader_campaign
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot.campaigns import campaign_groups
-from bot.commands import Invocation, UsageError, parse_pickup_code
-from bot.context import Ctx
+from bot.core.commands import Invocation, UsageError, parse_pickup_code
+from bot.core.context import Ctx
+from bot.core.messages import Reply
+from bot.core.routing import Router
 from bot.groupbuy.timeparse import TimeParseError, parse_time
-from bot.messages import Reply
-from bot.pickup import collect, collected_count, find_by_code, not_collected, pickup_campaign
-from bot.routing import Router
+from bot.services.campaigns import campaign_groups
+from bot.services.pickup import collect, collected_count, find_by_code, not_collected, pickup_campaign
 
 router = Router("pickup")
 

@@ -8,11 +8,11 @@ writes, so a message id seen before is dropped together with its booking.
 
 from __future__ import annotations
 
-from bot.commands import Invocation, parse_campaign_ref
-from bot.context import Ctx
-from bot.messages import Reply
-from bot.recaps import recap_campaign, request_recap
-from bot.routing import Router
+from bot.core.commands import Invocation, parse_campaign_ref
+from bot.core.context import Ctx
+from bot.core.messages import Reply
+from bot.core.routing import Router
+from bot.services.recaps import recap_campaign, request_recap
 from bot.store.models import CampaignStatus
 
 router = Router("recap")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from bot.campaigns import campaign_of
-from bot.commands import is_bare
-from bot.context import Ctx
-from bot.messages import Reply
-from bot.redpackets import GrabOutcome, RainState, grab, rain_state
-from bot.routing import Router
+from bot.core.commands import is_bare
+from bot.core.context import Ctx
+from bot.core.messages import Reply
+from bot.core.routing import Router
+from bot.groupbuy.plan import rain_of
+from bot.services.campaigns import campaign_of
+from bot.services.redpackets import GrabOutcome, RainState, grab, rain_state
 from bot.store.models import Campaign
-from scheduler.plan import rain_of
 
 router = Router("redpacket")
 

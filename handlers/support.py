@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot.alerts import staff_of
-from bot.commands import Invocation, Level, UsageError, parse_ticket_answer
-from bot.context import Ctx
-from bot.members import groups_managed, member_name
-from bot.messages import Reply
-from bot.routing import Router
-from bot.support import answer_ticket, open_ticket, parse_stars, rate, split_order_ref
+from bot.core.commands import Invocation, Level, UsageError, parse_ticket_answer
+from bot.core.context import Ctx
+from bot.core.messages import Reply
+from bot.core.routing import Router
+from bot.services.alerts import staff_of
+from bot.services.members import groups_managed, member_name
+from bot.services.support import answer_ticket, open_ticket, parse_stars, rate, split_order_ref
 from handlers.orders import _to_sender
 
 router = Router("support")

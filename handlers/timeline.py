@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.campaigns import campaign_of
-from bot.commands import Level, TimelineRef, parse_timeline_ref, split_move
-from bot.context import Ctx
+from bot.core.commands import Level, TimelineRef, parse_timeline_ref, split_move
+from bot.core.context import Ctx
+from bot.core.messages import Reply
+from bot.core.routing import Router
 from bot.groupbuy.timeparse import TimeParseError, parse_time
-from bot.messages import Reply
-from bot.routing import Router
+from bot.services.campaigns import campaign_of
+from bot.services.timeline_edit import EditError, move, rows, skip
 from bot.store.models import Campaign
-from bot.timeline_edit import EditError, move, rows, skip
 
 router = Router("timeline")
 

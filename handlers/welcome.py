@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.campaigns import current_campaign, items_of
-from bot.context import Ctx
-from bot.messages import InboundMessage, Reply
-from bot.routing import Router
+from bot.core.context import Ctx
+from bot.core.messages import InboundMessage, Reply
+from bot.core.routing import Router
+from bot.services.campaigns import current_campaign, items_of
 
 router = Router("welcome")
 

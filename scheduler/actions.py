@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot import alerts, broadcasts, payments, redpackets
-from bot.campaigns import buyers_count, open_campaign
-from bot.messages import Reply
-from bot.recaps import media_dir_for, recap_replies
+from bot.core.messages import Reply
+from bot.groupbuy import plan
+from bot.groupbuy.plan import rain_of
+from bot.services import alerts, broadcasts, payments, redpackets
+from bot.services.campaigns import buyers_count, open_campaign
+from bot.services.recaps import media_dir_for, recap_replies
+from bot.services.timeline_stock import item_views, stock_post
 from bot.store.models import CampaignStatus
-from bot.timeline_stock import item_views, stock_post
-from scheduler import plan
-from scheduler.plan import rain_of
 
 if TYPE_CHECKING:
     from scheduler.runner import JobCtx
@@ -125,7 +125,7 @@ def recap_job(job: JobCtx) -> list[Reply]:
 
 
 def recap_request_job(job: JobCtx) -> list[Reply]:
-    """The 战报 command (``bot.recaps.request_recap``): what ``recap_job`` sends, or with
+    """The 战报 command (``bot.services.recaps.request_recap``): what ``recap_job`` sends, or with
     ``preview_to`` a private preview for the asker and a hint how to post it."""
     if job.campaign.status != CampaignStatus.CLOSED:
         return []

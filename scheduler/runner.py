@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
-from bot.alerts import ActivityMeter
-from bot.campaigns import ACTIVE
-from bot.messages import Reply
+from bot.core.messages import Reply
+from bot.groupbuy.plan import RECAP_REQUESTS, JobSpec, plan_for, utc_iso
+from bot.services.alerts import ActivityMeter
+from bot.services.campaigns import ACTIVE
 from bot.store.db import reader
 from bot.store.models import Campaign, CampaignStatus, SentNotice
 from scheduler.actions import ACTIONS, READ_ONLY_ACTIONS
-from scheduler.plan import RECAP_REQUESTS, JobSpec, plan_for, utc_iso
 
 if TYPE_CHECKING:
     from bot.app import App

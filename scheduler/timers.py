@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
-from bot.clock import FakeClock
+from bot.core.clock import FakeClock
 
 log = logging.getLogger(__name__)
 Callback = Callable[[], Awaitable[None]]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.messages import OutboundMessage
+from bot.core.messages import OutboundMessage
 from bot.store.models import Campaign, CampaignGroup, Item, Order, OrderLine, OrderStatus
 
 ITEM, UNIT = "苹果", "斤"

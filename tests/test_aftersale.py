@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from bot.cli import main as cli_main
 from bot.groupbuy.fonts import FontMissing
-from bot.recaps import recap_replies
+from bot.services.recaps import recap_replies
 from bot.store.models import Campaign, Order
 from bot.testing import Harness
 
@@ -190,7 +190,7 @@ async def test_no_cjk_font_leaves_poster_out_and_says_what_to_install(
     def no_font(*args: object, **kw: object) -> Path:
         raise FontMissing("no font; install fonts-noto-cjk")
 
-    monkeypatch.setattr("bot.recaps.render_poster", no_font)
+    monkeypatch.setattr("bot.services.recaps.render_poster", no_font)
     out = await two_campaigns.say("王姐", "战报 2")
     assert "recap/poster" not in [m.template for m in out]
     note = next(m for m in out if m.template == "recap/files_leader")

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
-from bot.alerts import ActivityMeter
+from bot.services.alerts import ActivityMeter
 from bot.testing import build_harness, demo_settings
 from tests.conftest import START
 

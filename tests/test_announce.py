@@ -22,7 +22,7 @@ def parse(*lines: str) -> CampaignDraft:
 
 
 def render_error(err: AnnouncementError) -> str:
-    # The same settings as the bot's one environment (bot/render.py).
+    # The same settings as the bot's one environment (bot/core/render.py).
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,

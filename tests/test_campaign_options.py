@@ -8,11 +8,11 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from bot.commands import parse_timeline_ref
+from bot.core.commands import parse_timeline_ref
+from bot.services.timeline_edit import move
+from bot.services.timeline_stock import note_stock_crossings
 from bot.store.models import Campaign, Item
 from bot.testing import Harness
-from bot.timeline_edit import move
-from bot.timeline_stock import note_stock_crossings
 from tests.timeline_support import local
 
 MARK = {"written_meanwhile": "by another process"}

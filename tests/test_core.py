@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings, parse_settings
-from bot.normalize import normalize_text
+from bot.core.config import ConfigError, load_settings, parse_settings
+from bot.core.normalize import normalize_text
 from bot.testing import Harness, build_harness, demo_settings
 from tests.conftest import START
 
@@ -108,7 +108,7 @@ def test_template_cache_that_cannot_write_never_fails_a_reply(tmp_path: Path) ->
     """Compiled templates are cached on disk; a disk that refuses them only costs a compile."""
     from zoneinfo import ZoneInfo
 
-    from bot.render import _QuietBytecodeCache, make_environment, render
+    from bot.core.render import _QuietBytecodeCache, make_environment, render
 
     env = make_environment(ZoneInfo("Asia/Shanghai"))
     env.bytecode_cache = _QuietBytecodeCache(str(tmp_path / "missing-dir"))

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
-from bot.messages import InboundMessage
+from bot.core.messages import InboundMessage
 from bot.store.models import GroupMember
 from bot.store.models_jielong import PendingStatus
 from bot.testing import Harness
@@ -285,7 +285,7 @@ async def test_non_group_buy_jielong_never_becomes_an_order(opened: Harness) -> 
 )
 def test_which_jielong_feeds_the_campaign(text: str, links: bool) -> None:
     from bot.groupbuy.jielong import parse_jielong
-    from bot.jielong_book import links_to
+    from bot.services.jielong_book import links_to
 
     snap = parse_jielong(text)
     assert snap is not None and links_to(snap, "周六水果团") is links

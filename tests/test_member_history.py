@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.member_history import Purchase, member_history
+from bot.services.member_history import Purchase, member_history
 from bot.testing import Harness
 
 NOW = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)

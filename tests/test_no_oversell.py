@@ -16,7 +16,7 @@ from datetime import datetime
 from oversell_audit import announcement, audit, publish_to, read_book, replies_by_member
 from sqlalchemy.engine import Engine
 
-from bot.messages import InboundMessage
+from bot.core.messages import InboundMessage
 from bot.testing import Harness, build_harness, demo_settings
 
 START = datetime(2026, 12, 5, 9, 0)

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.config import PacingConfig
-from bot.messages import Reply
-from bot.pacing import Pacer
+from bot.core.config import PacingConfig
+from bot.core.messages import Reply
+from bot.core.pacing import Pacer
 from bot.testing import build_harness
 from tests.timeline_support import Sent, check_pacing, day_settings, local, record_sends
 

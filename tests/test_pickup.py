@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from sqlmodel import Session, select
 
-from bot.pickup import pickup_code
+from bot.services.pickup import pickup_code
 from bot.store.models import Campaign, Order
 from bot.testing import Harness
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from bot.messages import OutboundMessage
+from bot.core.messages import OutboundMessage
 from bot.store.models import Order
 from bot.testing import Harness
 from tests.jielong_support import jl

@@ -14,14 +14,14 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot import recaps
+from bot.core.messages import OutboundMessage
+from bot.groupbuy.plan import HIDDEN_KINDS, RECAP_REQUESTS, plan_for, utc_iso
 from bot.groupbuy.rows import OrderRow
-from bot.messages import OutboundMessage
-from bot.recaps import RecapMedia
+from bot.services import recaps
+from bot.services.recaps import RecapMedia
 from bot.store.db import READ_ONLY
 from bot.store.models import Campaign, CampaignStatus, SentNotice
 from bot.testing import Harness, build_harness, demo_settings
-from scheduler.plan import HIDDEN_KINDS, RECAP_REQUESTS, plan_for, utc_iso
 from tests.conftest import START
 from tests.test_aftersale import two_campaigns  # noqa: F401 (the fixture)
 from tests.timeline_support import TZ

@@ -1,4 +1,4 @@
-"""bot.recaps: the recap, poster and leader's files made together (render_media), from one load
+"""bot.services.recaps: the recap, poster and leader's files made together (render_media), from one load
 of the order lines, with the preview line rendered by the app's own jinja2 environment."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 from sqlmodel import Session
 
-from bot import recaps
 from bot.groupbuy.fonts import FontMissing
 from bot.groupbuy.recap import Recap
-from bot.recaps import leader_exports, recap_replies, render_media
-from bot.reports import order_rows
+from bot.services import recaps
+from bot.services.recaps import leader_exports, recap_replies, render_media
+from bot.services.reports import order_rows
 from bot.store.models import Campaign
 from bot.testing import Harness
 from tests.test_aftersale import two_campaigns  # noqa: F401 (the fixture)

@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.config import PacingConfig
-from bot.messages import OutboundMessage
+from bot.core.config import PacingConfig
+from bot.core.messages import OutboundMessage
 from bot.store.models import Item, Order
 from bot.testing import Harness, build_harness
 from tests.timeline_support import (

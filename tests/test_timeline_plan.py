@@ -9,11 +9,11 @@ import pytest
 import yaml
 from sqlmodel import Session
 
-from bot.config import ConfigError, parse_settings
+from bot.core.config import ConfigError, parse_settings
+from bot.groupbuy.plan import plan_for
+from bot.groupbuy.timeline_config import TimelineConfig
 from bot.store.models import Campaign, CampaignStatus
 from bot.testing import Harness
-from bot.timeline_config import TimelineConfig
-from scheduler.plan import plan_for
 from tests.timeline_support import TZ, local, notices
 
 

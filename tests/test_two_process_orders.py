@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from oversell_audit import announcement, audit, publish_to, read_book, replies_by_member
 
-from bot.messages import OutboundMessage
+from bot.core.messages import OutboundMessage
 from bot.testing import build_harness, demo_settings, isolated_engine, stable_id
 
 PG_URL = os.environ.get("TUANBOT_TEST_PG_URL")

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import Session
 
+from bot.groupbuy.plan import plan_for
 from bot.store.models import Campaign
 from bot.testing import build_harness, isolated_engine
-from scheduler.plan import plan_for
 from tests.timeline_support import ANNOUNCEMENT, day_settings, local
 
 PG_URL = os.environ.get("TUANBOT_TEST_PG_URL")

@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.clock import FakeClock
-from bot.messages import InboundMessage, OutboundMessage
+from bot.core.clock import FakeClock
+from bot.core.messages import InboundMessage, OutboundMessage
 from bot.transports.webchat import WebChat, WebGroup, WebMember
 
 WANG = WebMember("m-wang", "王姐")

@@ -20,10 +20,10 @@ from gateway_fixture import (
 )
 
 from bot.app import App, create_app
-from bot.clock import FakeClock
-from bot.config import Settings
-from bot.messages import InboundMessage
-from bot.outbox import RETRY_AFTER
+from bot.core.clock import FakeClock
+from bot.core.config import Settings
+from bot.core.messages import InboundMessage
+from bot.core.outbox import RETRY_AFTER
 from bot.store.db import make_engine
 from scheduler.timers import FakeTimer
 

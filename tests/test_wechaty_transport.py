@@ -22,10 +22,10 @@ from gateway_fixture import (
     eventually,
 )
 
-from bot.clock import FakeClock
-from bot.messages import InboundMessage, OutboundMessage
-from bot.normalize import normalize_text
-from bot.transports.base import TransportUnavailable
+from bot.core.clock import FakeClock
+from bot.core.messages import InboundMessage, OutboundMessage
+from bot.core.normalize import normalize_text
+from bot.core.transport import TransportUnavailable
 
 pytest.importorskip("wechaty_puppet_service")
 from bot.transports.wechaty import WechatyTransport

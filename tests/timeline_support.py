@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from bot.config import PacingConfig, Settings
-from bot.messages import OutboundMessage
+from bot.core.config import PacingConfig, Settings
+from bot.core.messages import OutboundMessage
 from bot.store.models import SentNotice
 from bot.testing import Harness, demo_settings
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-from bot.clock import Clock
-from bot.messages import InboundMessage, OutboundMessage
-from bot.normalize import normalize_text
-from bot.transports.base import Sink, TransportUnavailable
+from bot.core.clock import Clock
+from bot.core.messages import InboundMessage, OutboundMessage
+from bot.core.normalize import normalize_text
+from bot.core.transport import Sink, TransportUnavailable
 
 
 class MemoryTransport:

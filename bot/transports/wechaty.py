@@ -21,10 +21,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.clock import Clock
-from bot.messages import InboundKind, InboundMessage, OutboundMessage
-from bot.normalize import normalize_text
-from bot.transports.base import Sink, TransportUnavailable
+from bot.core.clock import Clock
+from bot.core.messages import InboundKind, InboundMessage, OutboundMessage
+from bot.core.normalize import normalize_text
+from bot.core.transport import Sink, TransportUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from playwright.async_api import Browser, expect
 from webchat_page import open_page
 
 from bot.app import create_app
-from bot.clock import FakeClock
-from bot.config import parse_settings
+from bot.core.clock import FakeClock
+from bot.core.config import parse_settings
 from bot.store.db import make_engine
 from bot.web_api import webchat_for
 from scheduler.timers import FakeTimer

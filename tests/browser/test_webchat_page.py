@@ -14,8 +14,8 @@ from PIL import Image
 from playwright.async_api import Browser, expect
 from webchat_page import ChatPage, open_page
 
-from bot.clock import FakeClock
-from bot.messages import InboundMessage, OutboundMessage
+from bot.core.clock import FakeClock
+from bot.core.messages import InboundMessage, OutboundMessage
 from bot.transports.webchat import WebChat, WebGroup, WebMember
 
 MEMBERS = (WebMember("m-wang", "王姐"), WebMember("m-li", "李阿姨"), WebMember("m-zhang", "张叔"))

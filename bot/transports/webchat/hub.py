@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.clock import Clock, local
-from bot.messages import InboundMessage, OutboundMessage
-from bot.normalize import normalize_text
+from bot.core.clock import Clock, local
+from bot.core.messages import InboundMessage, OutboundMessage
+from bot.core.normalize import normalize_text
 
 HISTORY_PER_CHAT = 500
 SEEN_IDS = 10_000

@@ -23,9 +23,9 @@ from typing import Any
 import jinja2
 from aiohttp import WSMsgType, web
 
-from bot.clock import Clock
-from bot.messages import OutboundMessage
-from bot.transports.base import Sink
+from bot.core.clock import Clock
+from bot.core.messages import OutboundMessage
+from bot.core.transport import Sink
 from bot.transports.webchat.hub import ChatHub, FrameError, WebGroup
 
 log = logging.getLogger(__name__)

@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.campaigns import buyers_count, campaign_groups
-from bot.members import group_size
-from bot.messages import Reply
+from bot.core.messages import Reply
+from bot.groupbuy.timeline_config import AlertsConfig
+from bot.services.campaigns import buyers_count, campaign_groups
+from bot.services.members import group_size
 from bot.store.models import Campaign, Order, Role, RoleName
 from bot.store.models_timeline import AlertLog
-from bot.timeline_config import AlertsConfig
 
 KEEP = timedelta(hours=1)
 

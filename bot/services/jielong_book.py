@@ -25,7 +25,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
-from bot.campaigns import catalogue, items_of
+from bot.core.normalize import fold_width
 from bot.groupbuy.jielong import (
     LINE_JOIN,
     DropEntry,
@@ -38,9 +38,9 @@ from bot.groupbuy.jielong import (
 )
 from bot.groupbuy.order_text import CatalogueIndex, ParsedOrder, UnknownItem, parse_order_text
 from bot.groupbuy.rooms import parse_room
-from bot.normalize import fold_width
-from bot.orderbook import OrderView, Outcome, Refusal, cancel_order, change_order, view_order
-from bot.redpackets import claim_coupons
+from bot.services.campaigns import catalogue, items_of
+from bot.services.orderbook import OrderView, Outcome, Refusal, cancel_order, change_order, view_order
+from bot.services.redpackets import claim_coupons
 from bot.store.models import (
     Campaign,
     CampaignGroup,

@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.commands import COMMAND_BY_KEY, Invocation, Level
-from bot.context import Ctx
-from bot.messages import Reply
+from bot.core.commands import COMMAND_BY_KEY, Invocation, Level
+from bot.core.context import Ctx
+from bot.core.messages import Reply
 
 Trigger = Callable[[Ctx], Any | None]
 Handler = Callable[[Ctx, Any], Reply | Iterable[Reply] | None]

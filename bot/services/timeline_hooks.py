@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.context import Ctx
-from bot.messages import Reply
-from bot.redpackets import claim_coupons
+from bot.core.context import Ctx
+from bot.core.messages import Reply
+from bot.services.redpackets import claim_coupons
+from bot.services.timeline_stock import note_stock_crossings
 from bot.store.models import Campaign, CampaignStatus
-from bot.timeline_stock import note_stock_crossings
 
 
 def order_followups(

@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.campaigns import campaign_groups, close_campaign, items_of, tally
-from bot.config import Settings
-from bot.messages import Reply
+from bot.core.config import Settings
+from bot.core.messages import Reply
+from bot.services.campaigns import campaign_groups, close_campaign, items_of, tally
 from bot.store.models import Campaign
 
 
@@ -55,7 +55,7 @@ def closed(s: Session, campaign: Campaign, settings: Settings, now: datetime) ->
     if result is None:
         return []
     # 阶梯价 is settled before the tally so every total below uses the settled prices.
-    from bot.timeline_stock import settle_tiers
+    from bot.services.timeline_stock import settle_tiers
 
     settled = settle_tiers(s, campaign) if result.succeeded else []
     final = tally(s, campaign.id)

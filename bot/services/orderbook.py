@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlmodel import Session, col
 
-from bot.pickup import pickup_code
+from bot.services.pickup import pickup_code
 from bot.store.db import table
 from bot.store.models import Campaign, CampaignStatus, Item, Order, OrderLine, OrderStatus
 from bot.store.prepared import Prepared

@@ -16,9 +16,9 @@ from sqlalchemy import select as core_select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from bot.broadcasts import to_groups
-from bot.campaigns import items_of
-from bot.messages import Reply
+from bot.core.messages import Reply
+from bot.services.broadcasts import to_groups
+from bot.services.campaigns import items_of
 from bot.store.db import table
 from bot.store.models import Campaign, Item, Order, OrderLine, OrderStatus, SentNotice
 from bot.store.models_timeline import StockWatch

@@ -8,9 +8,9 @@ from functools import cached_property
 
 from sqlmodel import Session, col, select
 
-from bot.campaigns import catalogue, current_campaign, items_of
 from bot.groupbuy.order_text import CatalogueIndex
-from bot.redpackets import has_packets
+from bot.services.campaigns import catalogue, current_campaign, items_of
+from bot.services.redpackets import has_packets
 from bot.store.models import Campaign, CampaignGroup, CampaignStatus, Item
 
 # A closed campaign still answers late orders ("已截团") for this long.

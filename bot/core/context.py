@@ -9,12 +9,12 @@ from datetime import datetime
 from jinja2 import Environment
 from sqlmodel import Session
 
-from bot.clock import Clock
-from bot.commands import Invocation, Level
-from bot.config import Settings
-from bot.members import group_levels, groups_managed, level_in
-from bot.messages import InboundMessage
-from bot.shop import Shop, find_shop
+from bot.core.clock import Clock
+from bot.core.commands import Invocation, Level
+from bot.core.config import Settings
+from bot.core.messages import InboundMessage
+from bot.services.members import group_levels, groups_managed, level_in
+from bot.services.shop import Shop, find_shop
 
 
 @dataclass
@@ -80,7 +80,7 @@ class Ctx:
         return self.message.text
 
     def shop(self) -> Shop | None:
-        """The campaign this group orders in (see ``bot.shop``); None in a private chat."""
+        """The campaign this group orders in (see ``bot.services.shop``); None in a private chat."""
         if self.group_id is None:
             return None
         if self.group_id not in self.cache.shops:

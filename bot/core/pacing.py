@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.config import PacingConfig
+from bot.core.config import PacingConfig
 
 
 @dataclass

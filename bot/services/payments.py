@@ -13,10 +13,10 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
-from bot.campaigns import tally
-from bot.jielong_book import leader_of
-from bot.messages import Reply
-from bot.orderbook import view_order
+from bot.core.messages import Reply
+from bot.services.campaigns import tally
+from bot.services.jielong_book import leader_of
+from bot.services.orderbook import view_order
 from bot.store.models import Campaign, Member, Order, OrderStatus
 from bot.store.models_timeline import PaymentNudge
 

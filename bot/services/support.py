@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot.groupbuy.money import parse_price
 from bot.groupbuy.numerals import parse_int
-from bot.pickup import Packet, packet
+from bot.services.pickup import Packet, packet
 from bot.store.models import Campaign, CampaignGroup, CampaignStatus, Order, OrderStatus
 from bot.store.models_aftersale import Rating, Ticket, TicketStatus
 

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.timeline_config import AlertsConfig, TimelineConfig
+from bot.groupbuy.timeline_config import AlertsConfig, TimelineConfig
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 
 
 class _Strict(BaseModel):

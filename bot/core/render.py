@@ -14,7 +14,7 @@ from jinja2.bccache import Bucket
 from bot.groupbuy.money import yuan, yuan2
 from bot.groupbuy.privacy import mask_name, mask_phone, redact
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 _WEEKDAYS = "一二三四五六日"
 log = logging.getLogger(__name__)
 

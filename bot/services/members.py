@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from bot.commands import Level
-from bot.config import Settings
+from bot.core.commands import Level
+from bot.core.config import Settings
 from bot.store.db import table, upsert
 from bot.store.models import Group, GroupMember, Member, Role, RoleName
 

@@ -23,18 +23,20 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment
 from sqlmodel import Session, col, select
 
-from bot.campaigns import campaign_groups
-from bot.config import Settings
+from bot.core.config import Settings
+from bot.core.messages import Reply
+from bot.core.render import render
 from bot.groupbuy.exports import Export, FileKind, Format, start_exports, write_atomically
 from bot.groupbuy.fonts import FontMissing
+from bot.groupbuy.plan import RECAP_REQUESTS, utc_iso
 from bot.groupbuy.poster import render_poster
 from bot.groupbuy.recap import CampaignFacts, Recap, compute_recap
 from bot.groupbuy.rows import OrderRow
-from bot.jielong_book import leader_of
-from bot.members import group_size
-from bot.messages import Reply
-from bot.render import render
-from bot.reports import order_rows
+from bot.services.campaigns import campaign_groups
+from bot.services.jielong_book import leader_of
+from bot.services.members import group_size
+from bot.services.reports import order_rows
+from bot.services.support import average_rating
 from bot.store.models import (
     Campaign,
     CampaignGroup,
@@ -44,8 +46,6 @@ from bot.store.models import (
     OrderStatus,
     SentNotice,
 )
-from bot.support import average_rating
-from scheduler.plan import RECAP_REQUESTS, utc_iso
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.commands import TimelineRef
+from bot.core.commands import TimelineRef
+from bot.groupbuy.plan import HIDDEN_KINDS, MUST_RUN, full_timeline, plan_for, rain_of
+from bot.groupbuy.timeline_config import TimelineConfig
 from bot.store.models import Campaign, CampaignStatus, SentNotice
-from bot.timeline_config import TimelineConfig
-from scheduler.plan import HIDDEN_KINDS, MUST_RUN, full_timeline, plan_for, rain_of
 
 
 @dataclass(frozen=True)

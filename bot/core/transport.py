@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from bot.messages import InboundMessage, OutboundMessage
+from bot.core.messages import InboundMessage, OutboundMessage
 
 Sink = Callable[[InboundMessage], Awaitable[None]]
 

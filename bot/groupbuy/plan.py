@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.groupbuy.timeline_config import AlertsConfig, TimelineConfig
 from bot.store.models import Campaign, CampaignStatus
-from bot.timeline_config import AlertsConfig, TimelineConfig
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -84,7 +84,7 @@ def rain_of(campaign: Campaign) -> tuple[datetime, int, int] | None:
     return None if at is None else (at, int(rain["count"]), int(rain["total_fen"]))
 
 
-# ``campaign.options`` key of the 战报 command's requests (written by bot.recaps.request_recap):
+# ``campaign.options`` key of the 战报 command's requests (written by bot.services.recaps.request_recap):
 # {"seq": last number, "at": last request (UTC ISO), "pending": [{"seq", "at", "to"}, ...]}.
 RECAP_REQUESTS = "recap_requests"
 

@@ -1,6 +1,6 @@
 """The `timeline:` and `alerts:` sections of config.yaml, validated.
 
-``bot.config.Settings`` validates both sections with these models, so a bad value stops
+``bot.core.config.Settings`` validates both sections with these models, so a bad value stops
 start-up with the field and line named like any other setting.
 Per-group overrides live under ``timeline.groups.<group id>`` and take any top-level key.
 """

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.campaigns import campaign_groups
+from bot.services.campaigns import campaign_groups
 from bot.store.models import (
     Campaign,
     CampaignGroup,

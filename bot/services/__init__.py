@@ -1,0 +1,1 @@
+"""Group-buy operations on the store."""
