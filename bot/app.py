@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.core.clock import Clock, SystemClock
+from bot.core.clock import Clock, SystemClock, Timer
 from bot.core.commands import Level, UsageError, match_command
 from bot.core.config import Settings
 from bot.core.context import BatchCache, Ctx
@@ -35,6 +35,7 @@ from bot.core.render import make_environment, render
 from bot.core.routing import Route
 from bot.core.transport import Transport
 from bot.services.members import (
+    level_of,
     mark_left,
     member_name,
     stored_members,
@@ -46,7 +47,7 @@ from bot.store.db import create_schema, make_engine, savepoint, table
 from bot.store.models import ProcessedMessage
 from bot.store.prepared import Prepared
 from scheduler.runner import TimelineRunner
-from scheduler.timers import APSTimer, Timer
+from scheduler.timers import APSTimer
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +324,7 @@ class App:
             settings=self.settings,
             clock=self.clock,
             rng=self.rng,
-            level=batch.cache.level(s, group_id, message.sender_id),
+            level=level_of(s, batch.cache, group_id, message.sender_id),
             invocation=match_command(message.text),
             group_id=group_id,
             env=self.env,

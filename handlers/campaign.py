@@ -18,6 +18,7 @@ from bot.services.campaigns import (
     items_of,
     tally,
 )
+from bot.services.members import managed_groups
 from bot.store.models import Campaign, CampaignStatus
 
 router = Router("campaign")
@@ -26,7 +27,7 @@ router = Router("campaign")
 def _target(ctx: Ctx, inv: Invocation, *, active_only: bool = True) -> Campaign | None:
     """The campaign a leader command is about: a number given, else the group's current one."""
     ref = parse_campaign_ref(inv.rest, inv.spec.key) if inv.spec.key != "add_stock" else None
-    groups = ctx.managed_groups(inv.spec.level)
+    groups = managed_groups(ctx, inv.spec.level)
     if ref is not None:
         campaign = ctx.session.get(Campaign, ref)
         if campaign is None or campaign.owner_group_id not in groups:

@@ -7,6 +7,7 @@ from bot.core.context import Ctx
 from bot.core.messages import Reply
 from bot.core.routing import Router
 from bot.services.member_history import group_names, history_for
+from bot.services.members import managed_groups
 
 router = Router("members_report")
 
@@ -15,6 +16,6 @@ router = Router("members_report")
 def members(ctx: Ctx, inv: Invocation) -> Reply | None:
     if inv.rest:
         return None  # 「会员价多少」 is a question, not the command
-    groups = ctx.managed_groups(Level.LEADER)
+    groups = managed_groups(ctx, Level.LEADER)
     history = history_for(ctx.session, groups, ctx.now)
     return Reply.of("members/report", history=history, groups=group_names(ctx.session, groups))

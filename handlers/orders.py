@@ -13,7 +13,7 @@ from bot.core.routing import Router
 from bot.groupbuy.order_text import ParsedOrder, parse_order_text
 from bot.services.campaigns import find_item
 from bot.services.orderbook import Outcome, cancel_order, change_order, view_order
-from bot.services.shop import Shop
+from bot.services.shop import Shop, shop_of, sold_out
 from bot.services.timeline_hooks import order_followups
 from bot.store.models import Campaign, CampaignStatus, Order, OrderStatus
 
@@ -67,7 +67,7 @@ def order_text(ctx: Ctx) -> OrderArgs | None:
     """Any group message that reads as an order for the current campaign."""
     if ctx.invocation is not None or not ctx.message.is_group:
         return None
-    shop = ctx.shop()
+    shop = shop_of(ctx)
     if shop is None:
         return None
     parsed = parse_order_text(ctx.text, shop.index)
@@ -76,7 +76,7 @@ def order_text(ctx: Ctx) -> OrderArgs | None:
 
 @router.command("cancel_order", keeps_cache=True)
 def cancel(ctx: Ctx, inv: Invocation) -> Reply | list[Reply] | None:
-    shop = ctx.shop()
+    shop = shop_of(ctx)
     if shop is None:
         return None
     names = inv.rest.split()
@@ -86,7 +86,7 @@ def cancel(ctx: Ctx, inv: Invocation) -> Reply | list[Reply] | None:
     if (closed := _closed_reply(ctx, shop)) is not None:
         return closed
     items = [f for f in found if f is not None] if names else None
-    outcome = cancel_order(ctx.session, shop.campaign, ctx.sender_id, items, ctx.now, ctx.cache.sold_out)
+    outcome = cancel_order(ctx.session, shop.campaign, ctx.sender_id, items, ctx.now, sold_out(ctx))
     if not outcome.accepted and not outcome.rejected:
         return _to_sender(ctx, "orders/none", campaign=shop.campaign)
     return _result(ctx, shop, outcome, None, "orders/cancelled")
@@ -94,7 +94,7 @@ def cancel(ctx: Ctx, inv: Invocation) -> Reply | list[Reply] | None:
 
 @router.command("change", keeps_cache=True)
 def change(ctx: Ctx, inv: Invocation) -> Reply | list[Reply] | None:
-    shop = ctx.shop()
+    shop = shop_of(ctx)
     if shop is None:
         return None
     parsed = parse_order_text(inv.rest, shop.index)
@@ -107,7 +107,7 @@ def change(ctx: Ctx, inv: Invocation) -> Reply | list[Reply] | None:
 def mine(ctx: Ctx, inv: Invocation) -> Reply | None:
     if inv.rest:
         return None
-    shop = ctx.shop()
+    shop = shop_of(ctx)
     campaigns = [shop.campaign] if shop else _my_campaigns(ctx)
     views = []
     for c in campaigns:
@@ -149,6 +149,6 @@ def _apply(ctx: Ctx, shop: Shop, parsed: ParsedOrder, *, mode: str) -> Reply | l
         mode=mode,
         note=parsed.note,
         room=parsed.room,
-        sold_out=ctx.cache.sold_out,
+        sold_out=sold_out(ctx),
     )
     return _result(ctx, shop, outcome, parsed, "orders/placed")

@@ -8,6 +8,7 @@ from bot.core.messages import Reply
 from bot.core.routing import Router
 from bot.groupbuy.timeparse import TimeParseError, parse_time
 from bot.services.campaigns import campaign_groups
+from bot.services.members import managed_groups
 from bot.services.pickup import collect, collected_count, find_by_code, not_collected, pickup_campaign
 
 router = Router("pickup")
@@ -16,7 +17,7 @@ router = Router("pickup")
 @router.command("verify")
 def verify(ctx: Ctx, inv: Invocation) -> Reply:
     code = parse_pickup_code(inv.rest)
-    found = find_by_code(ctx.session, ctx.managed_groups(inv.spec.level), code)
+    found = find_by_code(ctx.session, managed_groups(ctx, inv.spec.level), code)
     in_group = ctx.message.is_group
     if found.packet is None:
         if found.used is not None:
@@ -37,7 +38,7 @@ def remind(ctx: Ctx, inv: Invocation) -> list[Reply] | Reply:
             deadline = parse_time(inv.rest, ctx.now, ctx.clock.tz)
         except TimeParseError as err:
             raise UsageError("pickup_remind") from err
-    campaign = pickup_campaign(ctx.session, ctx.managed_groups(inv.spec.level), None)
+    campaign = pickup_campaign(ctx.session, managed_groups(ctx, inv.spec.level), None)
     if campaign is None:
         return Reply.of("pickup/no_campaign")
     waiting = not_collected(ctx.session, campaign)
@@ -66,7 +67,7 @@ def remind(ctx: Ctx, inv: Invocation) -> list[Reply] | Reply:
 
 @router.command("not_collected", writes=False)
 def left(ctx: Ctx, inv: Invocation) -> Reply:
-    campaign = pickup_campaign(ctx.session, ctx.managed_groups(inv.spec.level), None)
+    campaign = pickup_campaign(ctx.session, managed_groups(ctx, inv.spec.level), None)
     if campaign is None:
         return Reply.of("pickup/no_campaign")
     waiting = not_collected(ctx.session, campaign)

@@ -12,6 +12,7 @@ from bot.core.commands import Invocation, parse_campaign_ref
 from bot.core.context import Ctx
 from bot.core.messages import Reply
 from bot.core.routing import Router
+from bot.services.members import managed_groups
 from bot.services.recaps import recap_campaign, request_recap
 from bot.store.models import CampaignStatus
 
@@ -21,7 +22,7 @@ router = Router("recap")
 @router.command("recap")
 def post_recap(ctx: Ctx, inv: Invocation) -> Reply | None:
     ref = parse_campaign_ref(inv.rest, "recap")
-    groups = ctx.managed_groups()
+    groups = managed_groups(ctx)
     campaign = recap_campaign(ctx.session, groups, ref)
     if campaign is None:
         return Reply.of("recap/none", ref=ref)

@@ -10,6 +10,7 @@ from bot.core.messages import Reply
 from bot.core.routing import Router
 from bot.groupbuy.timeparse import TimeParseError, parse_time
 from bot.services.campaigns import campaign_of
+from bot.services.members import managed_groups
 from bot.services.timeline_edit import EditError, move, rows, skip
 from bot.store.models import Campaign
 
@@ -18,7 +19,7 @@ router = Router("timeline")
 
 def leader_campaign(ctx: Ctx) -> Campaign | None:
     """The campaign a leader command is about: the group's current one, else its latest."""
-    return campaign_of(ctx.session, ctx.managed_groups())
+    return campaign_of(ctx.session, managed_groups(ctx))
 
 
 def _command(key: str, ctx: Ctx) -> str | None:

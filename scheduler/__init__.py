@@ -1,1 +1,3 @@
-"""The campaign timeline: pure planning, idempotent firing, and the timers that drive it."""
+"""Timeline firing: the runner (exactly once, rebuilt on start), what each job does, and the
+timers that say when (APScheduler in production, a fake in tests). The plan is pure and lives
+in ``bot.groupbuy.plan``."""

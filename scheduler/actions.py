@@ -3,9 +3,6 @@ them in the same transaction that records the job as done."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 from bot.core.messages import Reply
 from bot.groupbuy import plan
 from bot.groupbuy.plan import rain_of
@@ -14,9 +11,7 @@ from bot.services.campaigns import buyers_count, open_campaign
 from bot.services.recaps import media_dir_for, recap_replies
 from bot.services.timeline_stock import item_views, stock_post
 from bot.store.models import CampaignStatus
-
-if TYPE_CHECKING:
-    from scheduler.runner import JobCtx
+from scheduler.jobs import Action, JobCtx
 
 
 def _post(job: JobCtx, template: str, *, must_send: bool = False, **data: object) -> list[Reply]:
@@ -61,8 +56,8 @@ def rain_start_job(job: JobCtx) -> list[Reply]:
     if rain is None or job.campaign.status not in (CampaignStatus.SCHEDULED, CampaignStatus.OPEN):
         return []
     _, count, total = rain
-    redpackets.start_rain(job.session, job.campaign, count, total, job.app.rng)
-    ends = job.spec.run_at + job.app.timeline.config.for_group(job.campaign.owner_group_id).rain_timedelta
+    redpackets.start_rain(job.session, job.campaign, count, total, job.host.rng)
+    ends = job.spec.run_at + job.config.rain_timedelta
     return broadcasts.to_groups(
         job.session, job.campaign, "redpacket/rain_start", count=count, total_fen=total, ends_at=ends
     )
@@ -85,7 +80,7 @@ def open_job(job: JobCtx) -> list[Reply]:
 
 
 def sales_job(job: JobCtx) -> list[Reply]:
-    ratio = job.app.timeline.config.for_group(job.campaign.owner_group_id).low_stock_ratio
+    ratio = job.config.low_stock_ratio
     return _post(job, "timeline/sales", minutes=int(job.spec.slot), ratio=ratio)
 
 
@@ -100,19 +95,18 @@ def last_call_job(job: JobCtx) -> list[Reply]:
 
 
 def close_job(job: JobCtx) -> list[Reply]:
-    return broadcasts.closed(job.session, job.campaign, job.app.settings, job.now)
+    return broadcasts.closed(job.session, job.campaign, job.host.settings, job.now)
 
 
 def pay_job(job: JobCtx) -> list[Reply]:
-    cap = job.app.timeline.config.for_group(job.campaign.owner_group_id).payment.max_per_member
+    cap = job.config.payment.max_per_member
     return payments.nudge(job.session, job.campaign, int(job.spec.slot), cap, job.now)
 
 
 def alert_job(job: JobCtx) -> list[Reply]:
     if job.campaign.status != CampaignStatus.OPEN:
         return []
-    runner = job.app.timeline
-    found = alerts.check(job.session, job.campaign, runner.activity, runner.alerts, job.now)
+    found = alerts.check(job.session, job.campaign, job.activity, job.host.settings.alerts, job.now)
     return alerts.alert_replies(job.session, job.campaign, found)
 
 
@@ -120,8 +114,8 @@ def recap_job(job: JobCtx) -> list[Reply]:
     """战报 after a successful close: text and poster to the groups, files to the leader."""
     if job.campaign.status != CampaignStatus.CLOSED or job.campaign.succeeded is False:
         return []
-    media_dir = media_dir_for(job.session, job.app.settings)
-    return recap_replies(job.session, job.campaign, job.app.settings, job.now, media_dir, env=job.app.env)
+    media_dir = media_dir_for(job.session, job.host.settings)
+    return recap_replies(job.session, job.campaign, job.host.settings, job.now, media_dir, env=job.host.env)
 
 
 def recap_request_job(job: JobCtx) -> list[Reply]:
@@ -130,14 +124,14 @@ def recap_request_job(job: JobCtx) -> list[Reply]:
     if job.campaign.status != CampaignStatus.CLOSED:
         return []
     preview_to = dict(job.spec.data).get("preview_to")
-    media_dir = media_dir_for(job.session, job.app.settings)
+    media_dir = media_dir_for(job.session, job.host.settings)
     replies = recap_replies(
         job.session,
         job.campaign,
-        job.app.settings,
+        job.host.settings,
         job.now,
         media_dir,
-        env=job.app.env,
+        env=job.host.env,
         preview_to=preview_to,
     )
     if preview_to is not None:
@@ -150,7 +144,7 @@ def recap_request_job(job: JobCtx) -> list[Reply]:
 # transaction and queues their replies inside it.
 READ_ONLY_ACTIONS = frozenset({"recap", "recap_request"})
 
-ACTIONS: dict[str, Callable[[JobCtx], list[Reply]]] = {
+ACTIONS: dict[str, Action] = {
     "preheat": preheat_job,
     "remind_open": remind_open_job,
     "countdown": countdown_job,

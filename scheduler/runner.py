@@ -14,10 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
@@ -29,9 +27,7 @@ from bot.services.campaigns import ACTIVE
 from bot.store.db import reader
 from bot.store.models import Campaign, CampaignStatus, SentNotice
 from scheduler.actions import ACTIONS, READ_ONLY_ACTIONS
-
-if TYPE_CHECKING:
-    from bot.app import App
+from scheduler.jobs import Host, JobCtx
 
 log = logging.getLogger(__name__)
 
@@ -40,21 +36,6 @@ RECONCILE_JOB = "timeline:reconcile"
 PAYMENT_WINDOW = timedelta(days=3)
 # A timer may call a little early (clock resolution); earlier than this is a stale schedule.
 EARLY_TOLERANCE = timedelta(seconds=1)
-
-
-@dataclass
-class JobCtx:
-    session: Session
-    campaign: Campaign
-    spec: JobSpec
-    app: App
-
-    @property
-    def now(self) -> datetime:
-        return self.app.clock.now()
-
-
-Action = Callable[[JobCtx], list[Reply]]
 
 
 class Fired(Enum):
@@ -76,18 +57,18 @@ def timer_jobs(specs: list[JobSpec], done: set[str], now: datetime) -> list[JobS
 
 
 class TimelineRunner:
-    def __init__(self, app: App, activity: ActivityMeter | None = None) -> None:
-        self.app = app
-        self.config = app.settings.timeline
-        self.alerts = app.settings.alerts
+    def __init__(self, host: Host, activity: ActivityMeter | None = None) -> None:
+        self.host = host
+        self.config = host.settings.timeline
+        self.alerts = host.settings.alerts
         self.activity = activity or ActivityMeter()
         self._scheduled: dict[int, dict[str, datetime]] = {}
 
     def plan_of(self, campaign: Campaign) -> list[JobSpec]:
-        return plan_for(campaign, self.config, self.app.clock.tz, self.alerts)
+        return plan_for(campaign, self.config, self.host.clock.tz, self.alerts)
 
     def _specs(self, campaign_id: int) -> tuple[list[JobSpec], set[str]]:
-        with Session(reader(self.app.engine)) as s:
+        with Session(reader(self.host.engine)) as s:
             campaign = s.get(Campaign, campaign_id)
             if campaign is None:
                 return [], set()
@@ -108,10 +89,10 @@ class TimelineRunner:
         the campaign again, which puts the following job in. 10,000 campaigns cost the timer
         10,000 entries instead of 160,000, which keeps memory and fire lateness low.
         """
-        now = self.app.clock.now()
+        now = self.host.clock.now()
         chosen = timer_jobs(specs, done, now)
         wanted = {s.id: s.run_at for s in chosen}
-        timer = self.app.timer
+        timer = self.host.timer
         known = self._scheduled.get(campaign_id, {})
         for job_id in known.keys() - wanted.keys():
             timer.cancel(job_id)
@@ -132,8 +113,8 @@ class TimelineRunner:
 
     def _live(self) -> list[tuple[int, list[JobSpec], set[str]]]:
         """Every campaign that may still have jobs, with its plan and what is already done."""
-        since = self.app.clock.now() - PAYMENT_WINDOW
-        with Session(reader(self.app.engine)) as s:
+        since = self.host.clock.now() - PAYMENT_WINDOW
+        with Session(reader(self.host.engine)) as s:
             # A 战报 command's request may be for an older campaign: recent requests count too.
             asked = col(Campaign.options)[(RECAP_REQUESTS, "at")].as_string() >= utc_iso(since)
             stmt = select(Campaign).where(
@@ -167,9 +148,9 @@ class TimelineRunner:
         for campaign_id in set(self._scheduled) - seen:
             self._schedule(campaign_id, [], set())
             del self._scheduled[campaign_id]
-        self.app.timer.call_at(
+        self.host.timer.call_at(
             RECONCILE_JOB,
-            self.app.clock.now() + timedelta(seconds=self.config.reconcile_seconds),
+            self.host.clock.now() + timedelta(seconds=self.config.reconcile_seconds),
             self.reconcile,
         )
 
@@ -181,7 +162,7 @@ class TimelineRunner:
             self._forget(spec)
             return
         if fired is Fired.NOT_DUE:
-            self.app.timer.call_at(spec.id, run_at, self._firer(spec))
+            self.host.timer.call_at(spec.id, run_at, self._firer(spec))
             self._scheduled.setdefault(spec.campaign_id, {})[spec.id] = run_at
             return
         self._forget(spec)
@@ -189,7 +170,7 @@ class TimelineRunner:
         # campaign's next job goes to the timer now.
         await self.plan(spec.campaign_id)
         if fired in (Fired.SENT, Fired.SKIPPED):
-            await self.app.outbox.pump()
+            await self.host.outbox.pump()
 
     def _prepare(self, spec: JobSpec) -> list[Reply] | None:
         """Run a read-only action (poster, Excel files) before the write transaction, so the
@@ -197,14 +178,14 @@ class TimelineRunner:
         action, or one the write transaction will find done, gone or not due)."""
         if spec.kind not in READ_ONLY_ACTIONS:
             return None
-        with Session(reader(self.app.engine)) as s:
+        with Session(reader(self.host.engine)) as s:
             campaign = s.get(Campaign, spec.campaign_id)
             if campaign is None or s.get(SentNotice, spec.id) is not None:
                 return None  # done by another fire or process: no 战报 made for nothing
             current = self._planned(campaign, spec.id)
-            if current is None or current.run_at - self.app.clock.now() > EARLY_TOLERANCE:
+            if current is None or current.run_at - self.host.clock.now() > EARLY_TOLERANCE:
                 return None
-            return ACTIONS[spec.kind](JobCtx(s, campaign, current, self.app))
+            return ACTIONS[spec.kind](JobCtx(s, campaign, current, self.host, self.activity))
 
     def _planned(self, campaign: Campaign | None, job_id: str) -> JobSpec | None:
         """The job as the campaign's plan has it now; None when it left the plan."""
@@ -214,8 +195,8 @@ class TimelineRunner:
 
     def _fire(self, spec: JobSpec) -> tuple[Fired, datetime]:
         prepared = self._prepare(spec)
-        now = self.app.clock.now()
-        with self.app.writer, Session(self.app.engine, expire_on_commit=False) as s:
+        now = self.host.clock.now()
+        with self.host.writer, Session(self.host.engine, expire_on_commit=False) as s:
             campaign = s.get(Campaign, spec.campaign_id)
             current = self._planned(campaign, spec.id)
             if current is None:
@@ -245,8 +226,8 @@ class TimelineRunner:
                 replies = (
                     prepared
                     if prepared is not None
-                    else ACTIONS[spec.kind](JobCtx(s, campaign, spec, self.app))
+                    else ACTIONS[spec.kind](JobCtx(s, campaign, spec, self.host, self.activity))
                 )
-                self.app.send_in_transaction(s, replies)
+                self.host.send_in_transaction(s, replies)
             s.commit()
             return (Fired.SKIPPED if skipped else Fired.SENT), now

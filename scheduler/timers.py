@@ -10,26 +10,11 @@ import contextlib
 import heapq
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Protocol
 
-from bot.core.clock import FakeClock
+from bot.core.clock import Callback, FakeClock
 
 log = logging.getLogger(__name__)
-Callback = Callable[[], Awaitable[None]]
-
-
-class Timer(Protocol):
-    def call_at(self, job_id: str, when: datetime, func: Callback) -> None: ...
-
-    def cancel(self, job_id: str) -> None: ...
-
-    def job_ids(self) -> set[str]: ...
-
-    def start(self) -> None: ...
-
-    def shutdown(self) -> None: ...
 
 
 class APSTimer:

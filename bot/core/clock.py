@@ -1,7 +1,9 @@
-"""Injected time. Everything that needs 'now' asks a Clock, so tests can fake it."""
+"""Injected time. Everything that needs 'now' asks a Clock, so tests can fake it; whatever
+needs a call-back later asks a Timer (``scheduler.timers`` has APScheduler's and a fake)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -13,6 +15,23 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware (UTC)."""
         ...
+
+
+Callback = Callable[[], Awaitable[None]]
+
+
+class Timer(Protocol):
+    """When to call back. Jobs carry deterministic ids; the same id again replaces the earlier one."""
+
+    def call_at(self, job_id: str, when: datetime, func: Callback) -> None: ...
+
+    def cancel(self, job_id: str) -> None: ...
+
+    def job_ids(self) -> set[str]: ...
+
+    def start(self) -> None: ...
+
+    def shutdown(self) -> None: ...
 
 
 class SystemClock:

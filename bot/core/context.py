@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar, cast
 
 from jinja2 import Environment
 from sqlmodel import Session
@@ -13,37 +15,29 @@ from bot.core.clock import Clock
 from bot.core.commands import Invocation, Level
 from bot.core.config import Settings
 from bot.core.messages import InboundMessage
-from bot.services.members import group_levels, groups_managed, level_in
-from bot.services.shop import Shop, find_shop
+
+T = TypeVar("T")
 
 
 @dataclass
 class BatchCache:
-    """Look-ups that hold for one batch transaction: each group's roles and shop.
-
-    A batch is one transaction of many messages (a flash sale's hot path), so these are read
-    once per batch, not once per message. Only routes marked ``keeps_cache`` (they change
-    orders, never campaigns, items or roles) leave it in place; the app clears it after any
-    other route and after a failed message, and it dies with the batch.
+    """Look-ups that hold for one batch transaction (a flash sale's hot path): read once per
+    batch, not once per message. The services decide what goes in (each group's roles and
+    shop, items found sold out). Only routes marked ``keeps_cache`` (they change orders, never
+    campaigns, items or roles) leave it in place; the app clears it after any other route and
+    after a failed message, and it dies with the batch.
     """
 
-    levels: dict[str, dict[str, Level]] = field(default_factory=dict)
-    shops: dict[str, Shop | None] = field(default_factory=dict)
-    # Items found sold out in this batch: later orders are refused without a write. Orders
-    # that give units back remove their items (see ``change_order``).
-    sold_out: set[int] = field(default_factory=set)
+    _entries: dict[Hashable, Any] = field(default_factory=dict)
+
+    def get(self, key: Hashable, load: Callable[[], T]) -> T:
+        """The value under ``key``, loaded once per batch."""
+        if key not in self._entries:
+            self._entries[key] = load()
+        return cast(T, self._entries[key])
 
     def clear(self) -> None:
-        self.levels.clear()
-        self.shops.clear()
-        self.sold_out.clear()
-
-    def level(self, s: Session, group_id: str | None, member_id: str) -> Level:
-        if group_id is None:
-            return level_in(s, None, member_id)
-        if group_id not in self.levels:
-            self.levels[group_id] = group_levels(s, group_id)
-        return self.levels[group_id].get(member_id, Level.MEMBER)
+        self._entries.clear()
 
 
 @dataclass
@@ -78,17 +72,3 @@ class Ctx:
     @property
     def text(self) -> str:
         return self.message.text
-
-    def shop(self) -> Shop | None:
-        """The campaign this group orders in (see ``bot.services.shop``); None in a private chat."""
-        if self.group_id is None:
-            return None
-        if self.group_id not in self.cache.shops:
-            self.cache.shops[self.group_id] = find_shop(self.session, self.group_id, self.now)
-        return self.cache.shops[self.group_id]
-
-    def managed_groups(self, level: Level = Level.ADMIN) -> list[str]:
-        """The group this message is in; in a private chat, the groups the sender runs at ``level``."""
-        if self.group_id is not None:
-            return [self.group_id]
-        return groups_managed(self.session, self.sender_id, level)

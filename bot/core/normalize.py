@@ -5,21 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.groupbuy.text import fold_width
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
-
-
-def fold_width(text: str) -> str:
-    """Full-width ASCII (ａ１＋，：) to half-width; CJK characters are kept as they are."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if 0xFF01 <= code <= 0xFF5E:
-            out.append(chr(code - 0xFEE0))
-        elif ch in "\u3000\u2005":  # ideographic space; the space WeChat puts after an @mention
-            out.append(" ")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def normalize_text(text: str, bot_names: tuple[str, ...] = ()) -> tuple[str, bool]:

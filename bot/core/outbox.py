@@ -22,14 +22,13 @@ from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.core.clock import Clock
+from bot.core.clock import Clock, Timer
 from bot.core.messages import OutboundMessage
 from bot.core.pacing import Pacer
 from bot.core.transport import Transport, TransportUnavailable
 from bot.store.db import reader, table
 from bot.store.models import OutboxMessage
 from bot.store.prepared import Prepared
-from scheduler.timers import Timer
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,2 @@
-"""Pure domain logic: parsing, pricing, stock, recap maths. No I/O here."""
+"""Pure domain logic: reading members' Chinese, announcements, pricing, the campaign's timeline
+plan, recap maths and the files made from it. No database, no network, no framework."""

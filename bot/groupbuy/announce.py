@@ -30,8 +30,8 @@ from zoneinfo import ZoneInfo
 
 import cn2an
 
-from bot.core.normalize import fold_width
 from bot.groupbuy.money import CN_DIGITS, parse_price, parse_price_with_unit, scan_price, yuan
+from bot.groupbuy.text import fold_width
 from bot.groupbuy.timeparse import TimeParseError, parse_time
 
 

@@ -49,7 +49,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.core.normalize import fold_width
+from bot.groupbuy.text import fold_width
 
 MAX_JIELONG_CHARS = 200_000
 LINE_JOIN = "；"

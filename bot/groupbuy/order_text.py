@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from bot.core.normalize import fold_width
 from bot.groupbuy.numerals import CN_NUMERAL_CHARS, MAX_QUANTITY, parse_quantity
 from bot.groupbuy.rooms import parse_room
+from bot.groupbuy.text import fold_width
 
 MAX_ORDER_CHARS = 200
 MAX_ORDER_LINES = 8

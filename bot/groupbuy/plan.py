@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.groupbuy.status import CampaignStatus
 from bot.groupbuy.timeline_config import AlertsConfig, TimelineConfig
-from bot.store.models import Campaign, CampaignStatus
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -45,6 +45,20 @@ PRE_OPEN = {"preheat", "remind_open", "countdown"}
 # nor moved.
 HIDDEN_KINDS = {"alert", "stock", "recap_request"}
 ALERT_HORIZON = timedelta(hours=6)  # checks for a campaign without a closing time
+
+
+class Campaign(Protocol):
+    """What the plan reads of a campaign (the store's row has it)."""
+
+    id: int | None
+    status: str
+    owner_group_id: str
+    options: dict[str, Any]
+    created_at: datetime | None
+    opens_at: datetime | None
+    closes_at: datetime | None
+    closed_at: datetime | None
+    succeeded: bool | None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import cn2an
 
-from bot.core.normalize import fold_width
+from bot.groupbuy.text import fold_width
 
 _CN = "零〇一二两三四五六七八九十"
 _NUM = rf"(?:\d{{1,2}}|[{_CN}]{{1,3}})"

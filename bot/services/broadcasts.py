@@ -14,6 +14,7 @@ from sqlmodel import Session
 from bot.core.config import Settings
 from bot.core.messages import Reply
 from bot.services.campaigns import campaign_groups, close_campaign, items_of, tally
+from bot.services.tiers import settle_tiers
 from bot.store.models import Campaign
 
 
@@ -55,8 +56,6 @@ def closed(s: Session, campaign: Campaign, settings: Settings, now: datetime) ->
     if result is None:
         return []
     # 阶梯价 is settled before the tally so every total below uses the settled prices.
-    from bot.services.timeline_stock import settle_tiers
-
     settled = settle_tiers(s, campaign) if result.succeeded else []
     final = tally(s, campaign.id)
     replies = to_groups(

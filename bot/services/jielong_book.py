@@ -25,7 +25,6 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
-from bot.core.normalize import fold_width
 from bot.groupbuy.jielong import (
     LINE_JOIN,
     DropEntry,
@@ -38,6 +37,7 @@ from bot.groupbuy.jielong import (
 )
 from bot.groupbuy.order_text import CatalogueIndex, ParsedOrder, UnknownItem, parse_order_text
 from bot.groupbuy.rooms import parse_room
+from bot.groupbuy.text import fold_width
 from bot.services.campaigns import catalogue, items_of
 from bot.services.orderbook import OrderView, Outcome, Refusal, cancel_order, change_order, view_order
 from bot.services.redpackets import claim_coupons

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from bot.core.commands import Level
 from bot.core.config import Settings
+from bot.core.context import BatchCache, Ctx
 from bot.store.db import table, upsert
 from bot.store.models import Group, GroupMember, Member, Role, RoleName
 
@@ -153,6 +154,21 @@ def group_levels(s: Session, group_id: str) -> dict[str, Level]:
     """Everybody with a role in the group and their level (one query; members are absent)."""
     rows = s.exec(select(Role.member_id, Role.role).where(Role.group_id == group_id))
     return {m: Level.LEADER if r == RoleName.LEADER else Level.ADMIN for m, r in rows}
+
+
+def level_of(s: Session, cache: BatchCache, group_id: str | None, member_id: str) -> Level:
+    """The sender's level where the message was written; a group's roles are read once per batch."""
+    if group_id is None:
+        return level_in(s, None, member_id)
+    levels = cache.get(("levels", group_id), lambda: group_levels(s, group_id))
+    return levels.get(member_id, Level.MEMBER)
+
+
+def managed_groups(ctx: Ctx, level: Level = Level.ADMIN) -> list[str]:
+    """The group the message is in; in a private chat, the groups the sender runs at ``level``."""
+    if ctx.group_id is not None:
+        return [ctx.group_id]
+    return groups_managed(ctx.session, ctx.sender_id, level)
 
 
 def groups_managed(s: Session, member_id: str, level: Level = Level.ADMIN) -> list[str]:

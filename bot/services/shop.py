@@ -8,6 +8,7 @@ from functools import cached_property
 
 from sqlmodel import Session, col, select
 
+from bot.core.context import Ctx
 from bot.groupbuy.order_text import CatalogueIndex
 from bot.services.campaigns import catalogue, current_campaign, items_of
 from bot.services.redpackets import has_packets
@@ -52,3 +53,17 @@ def find_shop(s: Session, group_id: str, now: datetime) -> Shop | None:
             return None
     assert campaign.id is not None
     return Shop(campaign, items_of(s, campaign.id), has_packets(s, campaign.id))
+
+
+def shop_of(ctx: Ctx) -> Shop | None:
+    """The campaign the message's group orders in, read once per batch; None in a private chat."""
+    group_id = ctx.group_id
+    if group_id is None:
+        return None
+    return ctx.cache.get(("shop", group_id), lambda: find_shop(ctx.session, group_id, ctx.now))
+
+
+def sold_out(ctx: Ctx) -> set[int]:
+    """Items found sold out in this batch: later orders are refused without a write. Orders
+    that give units back remove their items (see ``change_order``)."""
+    return ctx.cache.get("sold_out", set)

@@ -11,16 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, update
 from sqlalchemy import select as core_select
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.core.messages import Reply
 from bot.services.broadcasts import to_groups
 from bot.services.campaigns import items_of
 from bot.store.db import table
-from bot.store.models import Campaign, Item, Order, OrderLine, OrderStatus, SentNotice
+from bot.store.models import Campaign, Item, SentNotice
 from bot.store.models_timeline import StockWatch
 from bot.store.prepared import Prepared
 
@@ -117,42 +117,3 @@ def stock_post(s: Session, campaign: Campaign) -> list[Reply]:
     if not low and not gone:
         return []
     return to_groups(s, campaign, "timeline/stock", low=low, gone=gone)
-
-
-@dataclass(frozen=True)
-class Settled:
-    name: str
-    unit: str
-    price_fen: int
-    settled_fen: int
-    units: int
-    buyers: int
-
-
-def settle_tiers(s: Session, campaign: Campaign) -> list[Settled]:
-    """Fix each item's 阶梯价 from the units sold and buyers at close; the cheapest tier reached wins."""
-    assert campaign.id is not None
-    settled: list[Settled] = []
-    for item in items_of(s, campaign.id):
-        if not item.tiers:
-            continue
-        buyers_stmt = (
-            select(func.count(func.distinct(Order.member_id)))
-            .join(OrderLine, col(OrderLine.order_id) == col(Order.id))
-            .where(OrderLine.item_id == item.id, Order.status == OrderStatus.ACTIVE, OrderLine.quantity > 0)
-        )
-        buyers = int(s.exec(buyers_stmt).one())
-        reached = [
-            t["price_fen"]
-            for t in item.tiers
-            if ("min_units" in t and item.sold >= t["min_units"])
-            or ("min_buyers" in t and buyers >= t["min_buyers"])
-        ]
-        if not reached:
-            continue
-        price = min(reached)
-        if price < item.price_fen:
-            item.settled_price_fen = price
-            s.add(item)
-            settled.append(Settled(item.name, item.unit, item.price_fen, price, item.sold, buyers))
-    return settled

@@ -14,7 +14,10 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from bot.groupbuy.status import CampaignStatus
 from bot.store.types import UTCDateTime
+
+__all__ = ["CampaignStatus"]  # the domain's statuses, stored as text
 
 
 def _dt(nullable: bool = True, index: bool = False) -> Any:
@@ -61,14 +64,6 @@ class Role(SQLModel, table=True):
     role: str = RoleName.ADMIN
     # "config" (config.yaml, which may also take it back) or "chat" (管理员 添加).
     source: str = "chat"
-
-
-class CampaignStatus(StrEnum):
-    DRAFT = "draft"
-    SCHEDULED = "scheduled"
-    OPEN = "open"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
 
 
 class Campaign(SQLModel, table=True):
