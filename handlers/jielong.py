@@ -40,7 +40,11 @@ _HEADER = re.compile(r"#\s*(?:接龙|接龍|group\s*note)", re.IGNORECASE)
 
 
 def read_snapshot(message: InboundMessage) -> JielongSnapshot | None:
-    """The 接龙 in a message: plain text, WeChat's XML (type 53), or text with author ids beside it."""
+    """The 接龙 in a message: plain text, WeChat's XML (type 53), or text with author ids beside it.
+    A 接龙 the transport delivered as one (``message.jielong``) is read from its raw payload."""
+    if message.jielong is not None:
+        raw = message.jielong
+        return parse_jielong_xml(raw) if _XML_START.match(raw) else parse_jielong(raw)
     text = message.text
     folded = text.casefold()
     if not any(marker in folded for marker in _MARKERS):

@@ -97,6 +97,32 @@ async def test_wechat_xml_message_uses_author_ids(opened: Harness) -> None:
     assert book(opened) == {"李阿姨": {"苹果": 2}, "张叔": {"香蕉": 1}}
 
 
+async def test_a_jielong_the_transport_marked_is_read_from_its_raw_payload(opened: Harness) -> None:
+    """WeChat's own 接龙 (``InboundMessage.jielong``): the XML's author ids attribute the lines, and
+    a GroupNote's plain list counts like a pasted one."""
+    ids = [opened.member_id("李阿姨"), opened.member_id("张叔")]
+    xml = xml_message(jl("🍎阿姨 苹果2斤", "老张 香蕉1把"), ids)
+    message = InboundMessage(
+        id="note-1", chat_id=opened.group_id(), sender_id=ids[1], sender_name="张叔", text="", jielong=xml
+    )
+    await opened.transport.deliver(message)
+    assert book(opened) == {"李阿姨": {"苹果": 2}, "张叔": {"香蕉": 1}}
+
+
+async def test_a_group_note_the_transport_marked_counts_like_a_pasted_list(opened: Harness) -> None:
+    note = jl(A)
+    message = InboundMessage(
+        id="note-1",
+        chat_id=opened.group_id(),
+        sender_id=opened.member_id("李阿姨"),
+        sender_name="李阿姨",
+        text=note,
+        jielong=note,
+    )
+    await opened.transport.deliver(message)
+    assert book(opened) == {"李阿姨": {"苹果": 2}}
+
+
 async def test_editing_someone_elses_line_waits_for_the_leader(opened: Harness) -> None:
     await opened.say("李阿姨", jl(A))
     out = await opened.say("张叔", jl("李阿姨 3-1202 苹果5斤", B))

@@ -38,6 +38,10 @@ class InboundMessage:
     timestamp: datetime | None = None
     # WeChat's 接龙 app message (type 53): author id per entry, in list order.
     jielong_authors: tuple[str, ...] | None = None
+    # A 接龙 the network itself delivered as one (WeChat's GroupNote or its app-message XML),
+    # raw as the transport got it. Only transports set it, never from text a member typed, so
+    # what it says (entries, author ids) comes from WeChat and can be trusted as such.
+    jielong: str | None = None
 
 
 @dataclass(frozen=True)
