@@ -240,3 +240,31 @@ def test_history_is_bounded(chat: WebChat) -> None:
         chat.hub.record({"chat_id": "g1", "private_to": None, "id": str(i)})
     assert [e["id"] for e in chat.hub.history["group:g1"]][:1] == ["100"]
     assert len(chat.hub.history["group:g1"]) == 500
+
+
+async def test_join_frame_names_the_inviter(client: TestClient, inbox: Inbox, chat: WebChat) -> None:
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json(
+            {"type": "join", "chat_id": "g1", "member_id": "m-new", "name": "小美", "inviter_id": LI.id}
+        )
+        assert (await receive(ws, "join"))["inviter"] == LI.id
+        msg = await inbox.next()
+        # The newcomer is now in the group and may speak there.
+        await ws.send_json({"type": "say", "chat_id": "g1", "sender_id": "m-new", "text": "大家好"})
+        said = await inbox.next()
+        await ws.send_json(
+            {"type": "join", "chat_id": "g1", "member_id": "m-x", "name": "某人", "inviter_id": "nobody"}
+        )
+        error = await receive(ws, "error")
+    assert (msg.kind, msg.chat_id, msg.sender_id, msg.sender_name, msg.inviter_id) == (
+        "join",
+        "g1",
+        "m-new",
+        "小美",
+        LI.id,
+    )
+    assert (said.sender_id, said.text) == ("m-new", "大家好")
+    assert error["text"] == "邀请人不在这个群里"
+    assert inbox.queue.empty()
+    history = (await (await client.get("/api/state")).json())["history"]["group:g1"]
+    assert [e["text"] for e in history] == ["大家好"]

@@ -125,6 +125,7 @@ async def test_join_and_leave_events(gateway: Gateway, connected) -> None:
     await eventually(lambda: any(m.kind == "join" for m in inbox.messages))
     (join,) = [m for m in inbox.messages if m.kind == "join"]
     assert (join.chat_id, join.sender_id, join.sender_name, join.is_group) == (ROOM, CAROL, "李娜", True)
+    assert join.inviter_id == LEADER
     gateway.leave([BOB], remover=LEADER)
     await eventually(lambda: any(m.kind == "leave" for m in inbox.messages))
     (leave,) = [m for m in inbox.messages if m.kind == "leave"]

@@ -42,6 +42,8 @@ class InboundMessage:
     # raw as the transport got it. Only transports set it, never from text a member typed, so
     # what it says (entries, author ids) comes from WeChat and can be trusted as such.
     jielong: str | None = None
+    # A join: the stable id of the member who invited the newcomer, where the network says so.
+    inviter_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ class MemoryTransport:
         message_id: str | None = None,
         kind: str = "text",
         timestamp: datetime | None = None,
+        inviter_id: str | None = None,
     ) -> InboundMessage:
         clean, mentioned = normalize_text(text, self.bot_names)
         return InboundMessage(
@@ -62,6 +63,7 @@ class MemoryTransport:
             mentions=mentions,
             kind=kind,  # type: ignore[arg-type]
             timestamp=timestamp,
+            inviter_id=inviter_id,
         )
 
     async def deliver(self, message: InboundMessage) -> None:

@@ -346,6 +346,7 @@ class WechatyTransport:
     async def _on_member_change(self, payload: dict[str, Any], kind: InboundKind, ids_key: str) -> None:
         room_id = str(payload["roomId"])
         stamp = payload.get("timestamp") or 0
+        inviter = payload.get("inviterId") if kind == "join" else None
         for contact_id in payload.get(ids_key) or []:
             if contact_id == self.self_id:
                 continue
@@ -362,6 +363,8 @@ class WechatyTransport:
                     chat_name=await self._topic(room_id),
                     kind=kind,
                     timestamp=_timestamp(int(stamp), self.clock),
+                    # The member who added them; none when they came by QR code or it is unknown.
+                    inviter_id=str(inviter) if inviter and inviter != self.self_id else None,
                 )
             )
 

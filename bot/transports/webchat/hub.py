@@ -134,6 +134,49 @@ class ChatHub:
         }
         return inbound, event
 
+    def parse_join(self, frame: dict[str, Any]) -> tuple[InboundMessage, dict[str, Any]]:
+        """A ``join`` frame: ``{chat_id, member_id, name, inviter_id?}`` adds a newcomer to a group.
+
+        The inviter, when given, must already be in the group (WeChat names who added whom).
+        """
+        group = self.groups.get(str(frame.get("chat_id", "")))
+        if group is None:
+            raise FrameError("没有这个群聊")
+        member_id = str(frame.get("member_id") or "").strip()
+        name = str(frame.get("name") or "").strip()
+        if not member_id or not name:
+            raise FrameError("新成员需要ID和名字")
+        if member_id in {m.id for m in group.members}:
+            raise FrameError(f"{name}已经在{group.name}里")
+        inviter = frame.get("inviter_id") or None
+        if inviter is not None and str(inviter) not in {m.id for m in group.members}:
+            raise FrameError("邀请人不在这个群里")
+        member = self.members.setdefault(member_id, WebMember(member_id, name))
+        self.groups[group.id] = WebGroup(group.id, group.name, (*group.members, member), group.leader_id)
+        now = self.clock.now()
+        inbound = InboundMessage(
+            id=f"join:{group.id}:{member_id}:{uuid.uuid4().hex[:8]}",
+            chat_id=group.id,
+            sender_id=member_id,
+            sender_name=name,
+            is_group=True,
+            chat_name=group.name,
+            kind="join",
+            timestamp=now,
+            inviter_id=str(inviter) if inviter is not None else None,
+        )
+        event = {
+            "type": "join",
+            "id": inbound.id,
+            "chat_id": group.id,
+            "private_to": None,
+            "sender": member_id,
+            "sender_name": name,
+            "inviter": inbound.inviter_id,
+            "time": local(self.clock, now).isoformat(timespec="seconds"),
+        }
+        return inbound, event
+
     def _mentions(self, text: str, pool: dict[str, WebMember]) -> tuple[str, ...]:
         if self._mention_re is None:
             return ()
@@ -164,6 +207,8 @@ class ChatHub:
         }
 
     def record(self, event: dict[str, Any]) -> None:
+        if event.get("type", "message") != "message":
+            return  # pages show messages only (a join is news for open pages, not history)
         key = history_key(event["chat_id"], event["private_to"])
         self.history.setdefault(key, deque(maxlen=HISTORY_PER_CHAT)).append(event)
 

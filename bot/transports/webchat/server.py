@@ -128,11 +128,14 @@ class WebChat:
         except ValueError:
             await ws.send_json({"type": "error", "text": "看不懂这条消息"}, dumps=_dumps)
             return
-        if not isinstance(frame, dict) or frame.get("type") != "say":
+        parse = {"say": self.hub.parse_say, "join": self.hub.parse_join}.get(
+            frame.get("type") if isinstance(frame, dict) else None  # type: ignore[arg-type]
+        )
+        if parse is None:
             await ws.send_json({"type": "error", "text": "看不懂这条消息"}, dumps=_dumps)
             return
         try:
-            inbound, event = self.hub.parse_say(frame)
+            inbound, event = parse(frame)
         except FrameError as exc:
             await ws.send_json({"type": "error", "id": frame.get("id"), "text": str(exc)}, dumps=_dumps)
             return
