@@ -35,7 +35,7 @@ from bot.core.messages import InboundMessage
 from bot.groupbuy.jielong import JielongState, parse_jielong, reconcile
 from bot.services.jielong_book import apply_snapshot, attribution, linked_campaign
 from bot.store.models_jielong import JielongList
-from bot.testing import Harness, build_harness, demo_settings, isolated_engine
+from bot.testing import Harness, build_harness, demo_settings, isolated_engine, jielong_app_message
 
 GOAL_MS = 50.0
 OPEN = (
@@ -73,7 +73,7 @@ async def setup(h: Harness, n: int) -> None:
         sender_id=ids[-1],
         sender_name=nickname(n - 2),
         text=snapshot(n - 1, {}),
-        jielong_authors=ids,
+        jielong=jielong_app_message(snapshot(n - 1, {}), list(ids)),
     )
     await h.transport.deliver(message)
     h.new()

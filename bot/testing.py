@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from xml.sax.saxutils import escape
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -22,6 +23,7 @@ from bot.app import App, create_app
 from bot.core.clock import FakeClock
 from bot.core.config import Settings
 from bot.core.messages import OutboundMessage
+from bot.groupbuy.jielong import parse_jielong
 from bot.store.db import make_engine
 from bot.store.models import Item, Member, Order, OrderLine, OrderStatus
 from bot.transports.memory import MemoryTransport
@@ -31,6 +33,31 @@ from scheduler.timers import FakeTimer
 def stable_id(kind: str, name: str) -> str:
     """Deterministic ids from names for scenarios: 王姐 -> u-<hex>."""
     return f"{kind}-{uuid.uuid5(uuid.NAMESPACE_URL, f'tuanbot:{kind}:{name}').hex[:12]}"
+
+
+def jielong_app_message(title: str, authors: list[str]) -> str:
+    """WeChat's 接龙 app message (type 53) as a transport receives it: the list in <title>, each
+    entry's author id with <r> its start-length in UTF-16 units after 'N. '."""
+    snap = parse_jielong(title)
+    assert snap is not None
+    items, cursor = [], 0
+    for entry, author in zip(snap.entries, authors, strict=True):
+        start = title.index(f"\n{entry.seq}. ", cursor) + len(f"\n{entry.seq}. ")
+        end = title.find(f"\n{entry.seq + 1}. ", start)
+        cursor = end = len(title) if end == -1 else end
+        begin = len(title[:start].encode("utf-16-le")) // 2
+        length = len(title[start:end].encode("utf-16-le")) // 2
+        items.append(f"<i><u>{author}</u><h>0</h><s>.</s><t>1700000000</t><r>{begin}-{length}</r></i>")
+    info = (
+        f"<solitaire><tt>0-10</tt><s>.</s><au>{authors[0]}</au>"
+        f"<content><s>{len(items)}</s>{''.join(items)}</content></solitaire>"
+    )
+    return (
+        f'{authors[-1]}:\n<?xml version="1.0"?>\n<msg><appmsg appid="" sdkver="0">'
+        f"<title>{escape(title)}</title>"
+        f"<des /><type>53</type><extinfo><solitaire_info><![CDATA[{info}]]></solitaire_info></extinfo>"
+        f"</appmsg><fromusername>{authors[-1]}</fromusername></msg>"
+    )
 
 
 def demo_settings(

@@ -15,7 +15,7 @@ from bot.core.commands import DecisionArgs, Level, UsageError, parse_decision
 from bot.core.context import Ctx
 from bot.core.messages import InboundMessage, Reply
 from bot.core.routing import Router
-from bot.groupbuy.jielong import JielongEntry, JielongSnapshot, parse_jielong, parse_jielong_xml
+from bot.groupbuy.jielong import JielongSnapshot, parse_jielong, parse_jielong_xml
 from bot.services.campaigns import items_of
 from bot.services.jielong_book import (
     Decision,
@@ -40,8 +40,9 @@ _HEADER = re.compile(r"#\s*(?:接龙|接龍|group\s*note)", re.IGNORECASE)
 
 
 def read_snapshot(message: InboundMessage) -> JielongSnapshot | None:
-    """The 接龙 in a message: plain text, WeChat's XML (type 53), or text with author ids beside it.
-    A 接龙 the transport delivered as one (``message.jielong``) is read from its raw payload."""
+    """The 接龙 in a message. Author ids come only from a 接龙 the transport delivered as one
+    (``message.jielong``: WeChat's app-message XML or its GroupNote); typed text, whatever XML
+    it holds, is read as a pasted list and attributed by nickname."""
     if message.jielong is not None:
         raw = message.jielong
         return parse_jielong_xml(raw) if _XML_START.match(raw) else parse_jielong(raw)
@@ -49,15 +50,7 @@ def read_snapshot(message: InboundMessage) -> JielongSnapshot | None:
     folded = text.casefold()
     if not any(marker in folded for marker in _MARKERS):
         return None  # cheap check first: this runs on every group message
-    snap = parse_jielong_xml(text) if _XML_START.match(text) else parse_jielong(text)
-    authors = message.jielong_authors
-    if snap is None or not authors or len(authors) != len(snap.entries):
-        return snap
-    entries = tuple(
-        JielongEntry(e.seq, e.nickname, e.content, author_id=author or None)
-        for e, author in zip(snap.entries, authors, strict=True)
-    )
-    return JielongSnapshot(snap.title, snap.description, snap.example, entries, snap.trailer, snap.key)
+    return parse_jielong(text)
 
 
 @dataclass(frozen=True)

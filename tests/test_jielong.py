@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape
-
 import pytest
 
 from bot.groupbuy.jielong import (
@@ -17,6 +15,7 @@ from bot.groupbuy.jielong import (
     parse_jielong_xml,
     reconcile,
 )
+from bot.testing import jielong_app_message
 
 MEMBERS = {"王姐": "w", "李阿姨": "l", "张叔": "z", "小明": "m", "3-1202 陈姐": "c", "团长": "boss"}
 attribute = MEMBERS.get
@@ -134,36 +133,12 @@ def test_key_is_stable_while_members_join() -> None:
     assert first.key == later.key != other.key
 
 
-def xml_message(title: str, authors: list[str]) -> str:
-    """Type 53 as WeChat sends it: <r> is start-length in UTF-16 units of each entry after 'N. '."""
-    snap = parse_jielong(title)
-    assert snap is not None
-    items, cursor = [], 0
-    for entry, author in zip(snap.entries, authors, strict=True):
-        start = title.index(f"\n{entry.seq}. ", cursor) + len(f"\n{entry.seq}. ")
-        end = title.find(f"\n{entry.seq + 1}. ", start)
-        cursor = end = len(title) if end == -1 else end
-        begin = len(title[:start].encode("utf-16-le")) // 2
-        length = len(title[start:end].encode("utf-16-le")) // 2
-        items.append(f"<i><u>{author}</u><h>0</h><s>.</s><t>1700000000</t><r>{begin}-{length}</r></i>")
-    info = (
-        f"<solitaire><tt>0-10</tt><s>.</s><au>{authors[0]}</au>"
-        f"<content><s>{len(items)}</s>{''.join(items)}</content></solitaire>"
-    )
-    return (
-        f'{authors[-1]}:\n<?xml version="1.0"?>\n<msg><appmsg appid="" sdkver="0">'
-        f"<title>{escape(title)}</title>"
-        f"<des /><type>53</type><extinfo><solitaire_info><![CDATA[{info}]]></solitaire_info></extinfo>"
-        f"</appmsg><fromusername>{authors[-1]}</fromusername></msg>"
-    )
-
-
 def test_xml_form_carries_author_ids_even_after_emoji() -> None:
     title = (
         "@团长 打卡#接龙\n\n早起打卡🌞💪🏻 加油\n例 几点起\n\n"
         "1. 小明🍎 6点 早起\n跑步\n2. Jasmine 7点\n3. 阿强 5点半"
     )
-    snap = parse_jielong_xml(xml_message(title, ["wxid_m", "wxid_j", "wxid_q"]))
+    snap = parse_jielong_xml(jielong_app_message(title, ["wxid_m", "wxid_j", "wxid_q"]))
     assert snap is not None
     assert [(e.nickname, e.content, e.author_id) for e in snap.entries] == [
         ("小明🍎", "6点 早起 跑步", "wxid_m"),
@@ -389,7 +364,7 @@ def test_seq_multi_line_entry_edit() -> None:
 def test_seq_xml_author_ids_are_trusted() -> None:
     def xml(lines: list[tuple[str, str, str]]) -> str:
         title = jl(*[(n, c) for n, c, _ in lines])
-        return xml_message(title, [a for _, _, a in lines])
+        return jielong_app_message(title, [a for _, _, a in lines])
 
     snap = parse_jielong_xml(xml([("王姐", "苹果2斤", "wx_w"), ("Lily", "香蕉1把", "wx_l")]))
     assert snap is not None

@@ -11,11 +11,10 @@ from sqlmodel import Session
 from bot.core.messages import InboundMessage
 from bot.store.models import GroupMember
 from bot.store.models_jielong import PendingStatus
-from bot.testing import Harness
+from bot.testing import Harness, jielong_app_message
 from bot.testing import order_book as book
 from bot.testing import units_sold as sold
 from tests.jielong_support import OPEN, jl, pending
-from tests.test_jielong import xml_message
 
 A = "李阿姨 3-1202 苹果2斤"
 B = "张叔 香蕉1把 苹果x3"
@@ -29,14 +28,16 @@ async def opened(bot: Harness) -> Harness:
 
 
 async def deliver(h: Harness, who: str, text: str, authors: tuple[str, ...] | None = None) -> list:
-    """A group message as a transport that read WeChat's XML would hand it over (author ids beside it)."""
+    """A 接龙 as the WeChat transport hands over its app message: the raw XML (built here from the
+    list and its author ids when ``authors`` is given) in ``jielong``."""
+    raw = jielong_app_message(text, list(authors)) if authors is not None else text
     message = InboundMessage(
         id=f"x-{len(h.transport.sent)}-{who}-{hash(text)}",
         chat_id=h.group_id(),
         sender_id=h.member_id(who),
         sender_name=who,
         text=text,
-        jielong_authors=authors,
+        jielong=raw,
     )
     await h.transport.deliver(message)
     return h.new()
@@ -91,7 +92,7 @@ async def test_one_merged_reply_for_a_snapshot_with_author_ids(opened: Harness) 
 async def test_wechat_xml_message_uses_author_ids(opened: Harness) -> None:
     ids = [opened.member_id("李阿姨"), opened.member_id("张叔")]
     # nicknames that match nobody: only WeChat's author ids say whose lines they are
-    xml = xml_message(jl("🍎阿姨 苹果2斤", "老张 香蕉1把"), ids)
+    xml = jielong_app_message(jl("🍎阿姨 苹果2斤", "老张 香蕉1把"), ids)
     out = await deliver(opened, "张叔", xml)
     assert [m.template for m in out] == ["jielong/applied"] and set(out[0].mentions) == set(ids)
     assert book(opened) == {"李阿姨": {"苹果": 2}, "张叔": {"香蕉": 1}}
@@ -101,7 +102,7 @@ async def test_a_jielong_the_transport_marked_is_read_from_its_raw_payload(opene
     """WeChat's own 接龙 (``InboundMessage.jielong``): the XML's author ids attribute the lines, and
     a GroupNote's plain list counts like a pasted one."""
     ids = [opened.member_id("李阿姨"), opened.member_id("张叔")]
-    xml = xml_message(jl("🍎阿姨 苹果2斤", "老张 香蕉1把"), ids)
+    xml = jielong_app_message(jl("🍎阿姨 苹果2斤", "老张 香蕉1把"), ids)
     message = InboundMessage(
         id="note-1", chat_id=opened.group_id(), sender_id=ids[1], sender_name="张叔", text="", jielong=xml
     )

@@ -36,11 +36,10 @@ class InboundMessage:
     mentions: tuple[str, ...] = ()
     kind: InboundKind = "text"
     timestamp: datetime | None = None
-    # WeChat's 接龙 app message (type 53): author id per entry, in list order.
-    jielong_authors: tuple[str, ...] | None = None
     # A 接龙 the network itself delivered as one (WeChat's GroupNote or its app-message XML),
     # raw as the transport got it. Only transports set it, never from text a member typed, so
-    # what it says (entries, author ids) comes from WeChat and can be trusted as such.
+    # what it says (entries, author ids) comes from WeChat and can be trusted as such: the only
+    # source of 接龙 authorship (typed text is never read as XML).
     jielong: str | None = None
     # A join: the stable id of the member who invited the newcomer, where the network says so.
     inviter_id: str | None = None

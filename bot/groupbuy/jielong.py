@@ -26,8 +26,9 @@ version it was set at. The rules:
    reported) is applied: its author now vouches for it.
 3. Lines of other members that we have seen before change nothing (a re-paste counts nothing twice).
 4. A new line attributed to another member is reported (``other_add`` / ``other_edit``), never applied,
-   unless the snapshot came as WeChat's XML whose author ids WeChat itself vouches for: then it is
-   that author's own line and is applied as in rule 1.
+   unless the snapshot came as WeChat's XML whose author ids WeChat itself vouches for (a 接龙 the
+   transport delivered as one, never typed text): then it is that author's own line and is applied
+   as in rule 1.
 5. Another member's line missing from the snapshot: if that line is newer than everything the
    snapshot contains, the sender built on an older list (two members appending at once) and nothing
    happens; otherwise someone removed it and it is reported (``other_delete``).

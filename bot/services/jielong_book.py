@@ -15,6 +15,7 @@ Functions take a session and return plain data; they never send anything themsel
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Callable
@@ -39,6 +40,7 @@ from bot.groupbuy.order_text import CatalogueIndex, ParsedOrder, UnknownItem, pa
 from bot.groupbuy.rooms import parse_room
 from bot.groupbuy.text import fold_width
 from bot.services.campaigns import catalogue, items_of
+from bot.services.members import touch_members
 from bot.services.orderbook import OrderView, Outcome, Refusal, cancel_order, change_order, view_order
 from bot.services.redpackets import claim_coupons
 from bot.store.models import (
@@ -52,6 +54,8 @@ from bot.store.models import (
     RoleName,
 )
 from bot.store.models_jielong import JielongList, JielongPending, PendingStatus
+
+log = logging.getLogger(__name__)
 
 # A closed campaign still answers late 接龙 pastes ("已截团") for this long, like free-form orders.
 LATE_WINDOW = timedelta(days=2)
@@ -243,13 +247,24 @@ def apply_snapshot(
         return result
     items = items_of(s, campaign.id)
     index = CatalogueIndex(catalogue(items))
+    _admit_authors(s, group_id, snap, now)
     for action in actions:
         if isinstance(action, NeedsConfirm):
             continue
         previous = state.members.get(action.member_id)
         old = previous.content if previous is not None else None
-        change = _apply(s, campaign, items, index, group_id, action, old, now)
-        _supersede(s, row, action.member_id, now)
+        try:
+            with s.begin_nested():
+                change = _apply(s, campaign, items, index, group_id, action, old, now)
+                _supersede(s, row, action.member_id, now)
+        except Exception:
+            # One line must not stop the list: the others count, and this one is not
+            # recorded as counted, so the next snapshot tries it again.
+            log.exception(
+                "接龙 line of %s in %s failed; the rest of the list applied", action.member_id, group_id
+            )
+            _forget(new_state, state, action.member_id)
+            continue
         result.changes.append(change)
         result.touched_items.extend(change.outcome.touched_items)
     for action in actions:
@@ -260,6 +275,27 @@ def apply_snapshot(
     s.add(row)
     s.flush()
     return result
+
+
+def _admit_authors(s: Session, group_id: str, snap: JielongSnapshot, now: datetime) -> None:
+    """Authors the chat app vouches for and the bot has never seen become members of the group,
+    named as the list shows them, so their lines count like anyone's."""
+    authors = {e.author_id: e.nickname for e in snap.entries if e.author_id}
+    if not authors:
+        return
+    known = set(s.exec(select(Member.id).where(col(Member.id).in_(authors))))
+    fresh = [(group_id, mid, name or mid) for mid, name in authors.items() if mid not in known]
+    if fresh:
+        touch_members(s, fresh, now)
+
+
+def _forget(new_state: JielongState, state: JielongState, member_id: str) -> None:
+    """Undo a member's entry in the state being saved: their line was not applied."""
+    previous = state.members.get(member_id)
+    if previous is None:
+        new_state.members.pop(member_id, None)
+    else:
+        new_state.members[member_id] = previous
 
 
 def _pending(

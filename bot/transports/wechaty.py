@@ -340,6 +340,8 @@ class WechatyTransport:
                 mentions_bot=mentions_bot,
                 mentions=tuple(m for m in mention_ids if m != self.self_id),
                 timestamp=_timestamp(payload.timestamp, self.clock),
+                # WeChat delivered it as its 接龙 app message: the only trusted source of authors.
+                jielong=(payload.text or "") if payload.type.name != "MESSAGE_TYPE_TEXT" else None,
             )
         )
 
