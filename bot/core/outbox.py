@@ -1,7 +1,8 @@
 """The persistent outbox between the core and the transport.
 
 Replies are written to the database in the same transaction as the change that caused
-them; this pump delivers them in order per chat, paced, and marks them sent. When the
+them; this pump delivers them in order per chat, paced, and marks each send's rows sent
+right after it (a crash between the two resends that one message, nothing more). When the
 network is down the rows simply wait: nothing acknowledged is lost, and after a restart
 the pump picks up where it stopped. When a chat has more waiting than pacing lets out,
 neighbouring text messages are merged into one send.
@@ -102,8 +103,8 @@ def _merge(rows: list[Queued], limit: int) -> list[Queued]:
 
 
 class Outbox:
-    """Delivers this instance's outbox rows. Rows are read once (by id cursor) into per-chat
-    queues; a pump run sends what pacing allows and marks the sent rows in one UPDATE."""
+    """Delivers this instance's outbox rows. Rows are read once into per-chat queues; a pump run
+    sends what pacing allows, each send's rows marked sent right after it."""
 
     def __init__(
         self,
@@ -143,17 +144,9 @@ class Outbox:
                 if row.id not in self._queued:
                     self._queued.add(row.id)
                     self._queues.setdefault(row.chat_id, []).append(row)
-            sent: list[int] = []
-            try:
-                await self._send_queued(sent)
-            finally:
-                # Inside the lock: a concurrent pump's read must not see these rows unsent
-                # after they left ``_queued``, or it would send them again.
-                if sent:
-                    await asyncio.to_thread(self._mark_sent, sent, self.clock.now())
-                    self._queued.difference_update(sent)
+            await self._send_queued()
 
-    async def _send_queued(self, sent: list[int]) -> None:
+    async def _send_queued(self) -> None:
         next_wake: datetime | None = None
         for chat_id, queue in self._queues.items():
             while queue:
@@ -177,7 +170,12 @@ class Outbox:
                     # never go out, so it must not hold back the messages behind it.
                     log.exception("outbox rows %s refused by the transport; dropped", [r.id for r in batch])
                 self.pacer.take(chat_id, now)
-                sent.extend(r.id for r in batch if r.id is not None)
+                # Marked right after its own send: a crash now resends at most this one message.
+                # Inside the lock: a concurrent pump's read must not see these rows unsent after
+                # they left ``_queued``, or it would send them again.
+                ids = [r.id for r in batch]
+                await asyncio.to_thread(self._mark_sent, ids, self.clock.now())
+                self._queued.difference_update(ids)
                 del queue[: len(batch)]
         if next_wake is not None:
             self._schedule(next_wake)
