@@ -225,16 +225,14 @@ class App:
         return replan
 
     def _note_unconfigured(self, message: InboundMessage) -> None:
-        """Tell the operator, once per group, how to put a new WeChat group in config.yaml."""
+        """Tell the operator, once per group, how a new WeChat group is taken on."""
         if self.settings.group(message.chat_id) is None and message.chat_id not in self._unconfigured:
             self._unconfigured.add(message.chat_id)
             log.info(
-                "group %r (%s) is not in config.yaml; to run group-buys there add under groups: "
-                "{id: %s, name: %s, leader: <the leader's id>} — this message came from %s (id %s)",
+                "group %r (%s) is not in config.yaml; its leader binds it by sending 绑定 there "
+                "(her id must be under leaders: in config.yaml) — this message came from %s (id %s)",
                 message.chat_name,
                 message.chat_id,
-                message.chat_id,
-                message.chat_name or "",
                 message.sender_name,
                 message.sender_id,
             )

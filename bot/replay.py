@@ -6,6 +6,8 @@ The scenario format is a public interface (leaders rehearse campaigns with it):
     timezone: Asia/Shanghai          # optional
     groups:
       幸福里1群: {leader: 王姐, admins: [小陈], members: [李阿姨, 张叔]}
+      幸福里2群: {members: [王姐, 钱阿姨]}   # no leader: bound in chat by a leader (绑定)
+    leaders: [王姐]                  # optional: leaders config.yaml lists, who may 绑定
     steps:
       - at: "18:00"                  # or "2026-12-06 18:00"
       - advance: 30m                 # 45s, 30m, 2h, 1d
@@ -94,8 +96,9 @@ class Player:
         self.scenario = scenario
         self.h = harness
         self.tz = tz
-        self.names = {g.id: g.name for g in harness.settings.groups}
-        self.people = {m.id: m.name for g in harness.settings.groups for m in g.members}
+        everyone = (*harness.settings.groups, *harness.settings.web.demo_groups)
+        self.names = {g.id: g.name for g in everyone}
+        self.people = {m.id: m.name for g in everyone for m in g.members}
 
     def _bot_events(self, sent: list[OutboundMessage], times: list[datetime | None]) -> Iterator[Event]:
         for message, when in zip(sent, times, strict=True):
@@ -168,9 +171,12 @@ async def replay(path: Path, db: Path | None = None) -> list[Event]:
     groups = scenario["groups"]
     if not isinstance(groups, dict) or not groups:
         raise ScenarioError("groups: expected a mapping of group name -> {leader, admins, members}")
+    leaders = scenario.get("leaders") or []
     for name, g in groups.items():
-        if not isinstance(g, dict) or "leader" not in g:
-            raise ScenarioError(f"groups.{name}: needs a leader")
+        if not isinstance(g, dict) or ("leader" not in g and not leaders):
+            raise ScenarioError(
+                f"groups.{name}: needs a leader (or list the leaders who bind groups under 'leaders')"
+            )
     if db is None:
         import tempfile
 
@@ -183,7 +189,9 @@ async def replay(path: Path, db: Path | None = None) -> list[Event]:
     # exact time of the step (tests/test_pacing.py and the timeline day test cover real pacing).
     # Posters and Excel files outlive a temporary store, so the leader can look at them.
     media = (db.resolve().parent / "exports") if db is not None else Path("data/replay").resolve()
-    settings = demo_settings(groups, database_url=url, timezone=str(tz), media_dir=str(media))
+    settings = demo_settings(
+        groups, database_url=url, leaders=list(leaders), timezone=str(tz), media_dir=str(media)
+    )
     try:
         with isolated_engine(url) as engine:
             harness = build_harness(settings, engine, start.astimezone(tz).replace(tzinfo=None))

@@ -61,26 +61,46 @@ def jielong_app_message(title: str, authors: list[str]) -> str:
 
 
 def demo_settings(
-    groups: dict[str, dict[str, Any]] | None = None, *, database_url: str = "sqlite://", **overrides: Any
+    groups: dict[str, dict[str, Any]] | None = None,
+    *,
+    database_url: str = "sqlite://",
+    leaders: list[str] | None = None,
+    **overrides: Any,
 ) -> Settings:
-    """Settings for a scenario: {group name: {leader, admins, members}} with ids made from names."""
+    """Settings for a scenario: {group name: {leader, admins, members}} with ids made from names.
+
+    A group without a leader is in the chat but bound by nobody yet (a leader sends 绑定 there);
+    ``leaders`` names the leaders config.yaml lists (with the admins of their groups)."""
     groups = groups or {"幸福里1群": {"leader": "王姐", "admins": [], "members": ["李阿姨", "张叔", "小陈"]}}
-    conf = []
+    conf, unbound = [], []
     for name, g in groups.items():
-        people = [g["leader"], *g.get("admins", []), *g.get("members", [])]
+        people = [*([g["leader"]] if g.get("leader") else []), *g.get("admins", []), *g.get("members", [])]
+        members = [{"id": stable_id("u", p), "name": p} for p in dict.fromkeys(people)]
+        if not g.get("leader"):
+            unbound.append({"id": stable_id("g", name), "name": name, "members": members})
+            continue
         conf.append(
             {
                 "id": stable_id("g", name),
                 "name": name,
                 "leader": stable_id("u", g["leader"]),
                 "admins": [stable_id("u", a) for a in g.get("admins", [])],
-                "members": [{"id": stable_id("u", p), "name": p} for p in dict.fromkeys(people)],
+                "members": members,
             }
         )
     pacing = {"per_chat_per_minute": 600, "per_account_per_minute": 1200, "burst": 50, "jitter_seconds": 0}
     data: dict[str, Any] = {"database_url": database_url, "groups": conf, "pacing": pacing}
+    if leaders:
+        data["leaders"] = [{"id": stable_id("u", n), "name": n} for n in leaders]
+    if unbound:
+        data["web"] = {"demo_groups": unbound}
     data.update(overrides)
     return Settings.model_validate(data)
+
+
+def chat_groups(settings: Settings) -> dict[str, str]:
+    """Every group in the chat, configured or not: name -> id."""
+    return {g.name: g.id for g in (*settings.groups, *settings.web.demo_groups)}
 
 
 @contextmanager
@@ -120,11 +140,15 @@ class Harness:
     _read: int = 0
 
     def group_id(self, name: str | None = None) -> str:
-        groups = self.settings.groups
-        return next(g.id for g in groups if name is None or g.name == name)
+        groups = chat_groups(self.settings)
+        return next(iter(groups.values())) if name is None else groups[name]
+
+    def chat_size(self, group: str | None) -> int:
+        everyone = (*self.settings.groups, *self.settings.web.demo_groups)
+        return next(len(g.members) for g in everyone if group is None or g.name == group)
 
     def member_id(self, name: str) -> str:
-        for g in self.settings.groups:
+        for g in (*self.settings.groups, *self.settings.web.demo_groups):
             for m in g.members:
                 if m.name == name:
                     return m.id
@@ -153,10 +177,11 @@ class Harness:
             who,
             text,
             is_group=not private,
-            chat_name=None if private else (group or self.settings.groups[0].name),
+            chat_name=None if private else (group or next(iter(chat_groups(self.settings)))),
             mentions=tuple(self.member_id(m) for m in mentions),
             message_id=message_id,
             timestamp=self.clock.now(),
+            chat_size=None if private else self.chat_size(group),
         )
         await self.transport.deliver(msg)
         await self.timer.run_due()

@@ -50,7 +50,7 @@ def campaign_panel(engine: Engine, group_ids: list[str], mask: bool) -> dict[str
 
 
 def setup_campaign_routes(engine: Engine, settings: Settings) -> Any:
-    group_ids = [g.id for g in settings.groups]
+    group_ids = [g.id for g in settings.groups] + [d.id for d in settings.web.demo_groups]
 
     async def handler(request: web.Request) -> web.Response:
         data = await asyncio.to_thread(campaign_panel, engine, group_ids, settings.mask_names)
@@ -70,6 +70,12 @@ def webchat_for(
         WebGroup(g.id, g.name, tuple(WebMember(m.id, m.name) for m in g.members), g.leader)
         for g in settings.groups
     ]
+    leaders = [lead.id for lead in settings.leaders]
+    for d in settings.web.demo_groups:
+        members = tuple(WebMember(m.id, m.name) for m in d.members)
+        # Not bound yet: the page lists it under the leader who will bind it.
+        leader = next((m.id for m in members if m.id in leaders), members[0].id if members else "")
+        groups.append(WebGroup(d.id, d.name, members, leader))
     return WebChat(
         groups=groups,
         bot_name=settings.bot_name,

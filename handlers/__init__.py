@@ -6,6 +6,7 @@ from bot.core.routing import Route
 from handlers import (
     admin,
     campaign,
+    groups,
     help,
     jielong,
     members_report,
@@ -25,6 +26,7 @@ def all_routes() -> list[Route]:
         help.router,
         campaign.router,
         admin.router,
+        groups.router,
         welcome.router,
         timeline.router,
         redpacket.router,

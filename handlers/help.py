@@ -12,5 +12,5 @@ router = Router("help")
 
 @router.command("help", writes=False)
 def show_help(ctx: Ctx, inv: Invocation) -> Reply:
-    keys = [spec.key for spec in COMMANDS if spec.level <= ctx.level]
+    keys = [spec.key for spec in COMMANDS if spec.shown_from <= ctx.level]
     return Reply.of("help/help", keys=keys, level=int(ctx.level), in_group=ctx.message.is_group)

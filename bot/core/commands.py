@@ -32,6 +32,13 @@ class CommandSpec:
     strict: bool = True
     # Where it may be used: "group", "private" or "any".
     scope: str = "any"
+    # Listed by 帮助 from this level on (default: ``level``); 绑定 is open to anyone, since
+    # a leader is nobody yet in a new group, but it is a leader's word.
+    help_level: Level | None = None
+
+    @property
+    def shown_from(self) -> Level:
+        return self.level if self.help_level is None else self.help_level
 
 
 COMMANDS: tuple[CommandSpec, ...] = (
@@ -65,6 +72,17 @@ COMMANDS: tuple[CommandSpec, ...] = (
     # WeChat 接龙 (issue 3): the leader decides lines that touch someone else's entry.
     CommandSpec("jielong_confirm", ("确认",), Level.LEADER, strict=False),
     CommandSpec("jielong_reject", ("拒绝",), Level.LEADER, strict=False),
+    # The leader's groups as one: bind in chat, list them.
+    CommandSpec(
+        "bind",
+        ("绑定", "绑定本群", "绑定群"),
+        Level.MEMBER,
+        strict=False,
+        scope="group",
+        help_level=Level.LEADER,
+    ),
+    CommandSpec("unbind", ("解绑", "解绑本群", "解除绑定"), Level.LEADER, strict=False, scope="group"),
+    CommandSpec("my_groups", ("我的群", "群列表"), Level.LEADER, strict=False),
 )
 
 

@@ -38,9 +38,26 @@ class GroupConfig(_Strict):
     rules: str | None = None
 
 
+class LeaderConfig(_Strict):
+    """A leader who may bind groups in chat (绑定); her admins get admin rights in each of them."""
+
+    id: str = Field(description="the leader's stable chat id")
+    name: str = ""
+    admins: tuple[str, ...] = ()
+
+
+class DemoGroupConfig(_Strict):
+    """A group in the local web chat that no leader has bound yet (try 绑定 there)."""
+
+    id: str
+    name: str
+    members: tuple[PersonConfig, ...] = ()
+
+
 class WebConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    demo_groups: tuple[DemoGroupConfig, ...] = ()
 
 
 class WechatyConfig(_Strict):
@@ -73,6 +90,9 @@ class Settings(_Strict):
     wechaty: WechatyConfig = WechatyConfig()
     pacing: PacingConfig = PacingConfig()
     orders: OrdersConfig = OrdersConfig()
+    # Who the leaders are; their groups are bound in chat (绑定) and kept in the database.
+    leaders: tuple[LeaderConfig, ...] = ()
+    # Groups written out by hand (still supported): stable chat id, leader, admins.
     groups: tuple[GroupConfig, ...] = ()
     timeline: TimelineConfig = TimelineConfig()
     alerts: AlertsConfig = AlertsConfig()
@@ -92,6 +112,13 @@ class Settings(_Strict):
 
     def group(self, group_id: str) -> GroupConfig | None:
         return next((g for g in self.groups if g.id == group_id), None)
+
+    def leader(self, member_id: str) -> LeaderConfig | None:
+        """A leader named in config.yaml: under ``leaders`` or as a configured group's leader."""
+        found = next((lead for lead in self.leaders if lead.id == member_id), None)
+        if found is None and any(g.leader == member_id for g in self.groups):
+            found = LeaderConfig(id=member_id)
+        return found
 
 
 class ConfigError(Exception):

@@ -43,6 +43,8 @@ class InboundMessage:
     jielong: str | None = None
     # A join: the stable id of the member who invited the newcomer, where the network says so.
     inviter_id: str | None = None
+    # How many members the group has, where the transport knows (绑定 records it).
+    chat_size: int | None = None
 
 
 @dataclass(frozen=True)

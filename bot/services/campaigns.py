@@ -12,11 +12,13 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from bot.groupbuy.announce import CampaignDraft
+from bot.groupbuy.group_names import natural_key
 from bot.groupbuy.order_text import CatalogueIndex, CatalogueItem
 from bot.store.models import (
     Campaign,
     CampaignGroup,
     CampaignStatus,
+    Group,
     Item,
     Order,
     OrderLine,
@@ -98,8 +100,14 @@ def campaign_of(s: Session, group_ids: list[str], *, or_latest: bool = True) -> 
 
 
 def campaign_groups(s: Session, campaign_id: int) -> list[str]:
-    stmt = select(CampaignGroup.group_id).where(CampaignGroup.campaign_id == campaign_id)
-    return list(s.exec(stmt))
+    """The groups the campaign is published to, in natural name order (1群, 2群, ..., 10群)."""
+    stmt = (
+        select(CampaignGroup.group_id, Group.name)
+        .join(Group, col(Group.id) == col(CampaignGroup.group_id))
+        .where(CampaignGroup.campaign_id == campaign_id)
+    )
+    rows = sorted(s.exec(stmt), key=lambda row: natural_key(row[1] or row[0]))
+    return [group_id for group_id, _ in rows]
 
 
 def items_of(s: Session, campaign_id: int) -> list[Item]:

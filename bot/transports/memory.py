@@ -49,6 +49,7 @@ class MemoryTransport:
         kind: str = "text",
         timestamp: datetime | None = None,
         inviter_id: str | None = None,
+        chat_size: int | None = None,
     ) -> InboundMessage:
         clean, mentioned = normalize_text(text, self.bot_names)
         return InboundMessage(
@@ -64,6 +65,7 @@ class MemoryTransport:
             kind=kind,  # type: ignore[arg-type]
             timestamp=timestamp,
             inviter_id=inviter_id,
+            chat_size=chat_size if is_group else None,
         )
 
     async def deliver(self, message: InboundMessage) -> None:

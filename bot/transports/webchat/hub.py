@@ -117,6 +117,7 @@ class ChatHub:
             mentions_bot=mentions_bot,
             mentions=self._mentions(clean, mention_pool),
             timestamp=now,
+            chat_size=None if private else len(mention_pool),
         )
         event = {
             "type": "message",
