@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.core.commands import Invocation, UsageError, parse_add_stock, parse_campaign_ref
 from bot.core.context import Ctx
 from bot.core.messages import Reply
@@ -15,9 +17,11 @@ from bot.services.campaigns import (
     create_campaign,
     current_campaign,
     find_item,
+    group_totals,
     items_of,
     tally,
 )
+from bot.services.groups import group_name, pickups_by_group, target_groups
 from bot.services.members import managed_groups
 from bot.store.models import Campaign, CampaignStatus
 
@@ -38,20 +42,49 @@ def _target(ctx: Ctx, inv: Invocation, *, active_only: bool = True) -> Campaign 
 
 @router.command("open")
 def open_campaign(ctx: Ctx, inv: Invocation) -> list[Reply] | Reply:
-    assert ctx.group_id is not None
     try:
         draft = parse_announcement(ctx.text, ctx.now, ctx.clock.tz)
     except AnnouncementError as err:
         return Reply("campaign/announce_error", err.template_vars())
-    active = current_campaign(ctx.session, ctx.group_id)
-    if active is not None:
-        return Reply.of("campaign/already_active", campaign=active)
-    campaign = create_campaign(ctx.session, draft, ctx.group_id, ctx.sender_id, ctx.now)
+    targets = target_groups(ctx.session, ctx.sender_id, draft.groups, ctx.group_id)
+    if targets.unknown:
+        return Reply.of("groups/unknown", unknown=targets.unknown, groups=targets.pool)
+    if not targets.ids:
+        # In private with no 「群」 line: her only group, else ask which.
+        if len(targets.pool) != 1:
+            return Reply.of("campaign/which_groups", groups=targets.pool)
+        targets = replace(targets, ids=[targets.pool[0].id])
+    by_group, unknown = pickups_by_group(draft.pickups, targets)
+    if unknown:
+        return Reply.of("groups/unknown", unknown=unknown, groups=targets.pool, pickup=True)
+    busy = [(g, c) for g in targets.ids if (c := current_campaign(ctx.session, g)) is not None]
+    if busy:
+        names = [group_name(ctx.session, g) for g, _ in busy]
+        return Reply.of("campaign/already_active", campaign=busy[0][1], groups=names)
+    campaign = create_campaign(
+        ctx.session, draft, targets.ids, ctx.sender_id, ctx.now, pickup_by_group=by_group
+    )
     assert campaign.id is not None
     ctx.replan.add(campaign.id)
+    names = [group_name(ctx.session, g) for g in targets.ids]
+    replies: list[Reply] = []
     if campaign.status == CampaignStatus.OPEN:
-        return broadcasts.opened(ctx.session, campaign)
-    return Reply.of("campaign/scheduled", campaign=campaign, items=items_of(ctx.session, campaign.id))
+        replies += broadcasts.opened(ctx.session, campaign)
+    else:
+        replies.append(
+            Reply.of("campaign/scheduled", campaign=campaign, items=items_of(ctx.session, campaign.id))
+        )
+    if len(names) > 1 or not ctx.message.is_group:
+        # Where it went, told to the leader privately.
+        replies.append(
+            Reply(
+                "campaign/published",
+                {"campaign": campaign, "groups": names},
+                chat_id=ctx.sender_id,
+                private=True,
+            )
+        )
+    return replies
 
 
 @router.command("close")
@@ -100,9 +133,11 @@ def show_tally(ctx: Ctx, inv: Invocation) -> Reply:
     if campaign is None:
         return Reply.of("campaign/none", action="统计", campaign=None)
     assert campaign.id is not None
+    book = tally(ctx.session, campaign.id)
     return Reply.of(
         "campaign/tally",
         campaign=campaign,
-        tally=tally(ctx.session, campaign.id),
+        tally=book,
+        groups=group_totals(ctx.session, campaign.id, book),
         private=not ctx.message.is_group,
     )

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from bot.core.commands import Invocation, UsageError, parse_pickup_code
+from bot.core.commands import Invocation, UsageError, parse_pickup_code, small_number
 from bot.core.context import Ctx
 from bot.core.messages import Reply
 from bot.core.routing import Router
+from bot.groupbuy.pickup_points import choice_points, group_pickup
 from bot.groupbuy.timeparse import TimeParseError, parse_time
 from bot.services.campaigns import campaign_groups
 from bot.services.members import managed_groups
-from bot.services.pickup import collect, collected_count, find_by_code, not_collected, pickup_campaign
+from bot.services.pickup import (
+    choose_pickup,
+    collect,
+    collected_count,
+    find_by_code,
+    not_collected,
+    pickup_campaign,
+)
+from bot.services.shop import shop_of
 
 router = Router("pickup")
 
@@ -77,4 +86,31 @@ def left(ctx: Ctx, inv: Invocation) -> Reply:
         waiting=waiting,
         collected=collected_count(ctx.session, campaign),
         in_group=ctx.message.is_group,
+    )
+
+
+def choice_trigger(ctx: Ctx) -> int | str | None:
+    """「自提点 2」 (or the point's name) from a member, when her group's campaign offers several."""
+    inv = ctx.invocation
+    if inv is None or inv.spec.key != "pickup_choice" or not inv.rest:
+        return None
+    return small_number(inv.rest.lstrip("#第").removesuffix("个").removesuffix("号")) or inv.rest.strip()
+
+
+@router.route(choice_trigger, scope="group")
+def choose(ctx: Ctx, choice: int | str) -> Reply | None:
+    shop = shop_of(ctx)
+    if shop is None:
+        return None
+    campaign = shop.campaign
+    points = choice_points(campaign.options or {})
+    assert ctx.group_id is not None and campaign.id is not None
+    if isinstance(choice, str):
+        choice = next((n for n, p in enumerate(points, 1) if choice in p or p in choice), 0)
+    if not 1 <= choice <= len(points):
+        here = group_pickup(campaign.pickup, campaign.options or {}, ctx.group_id)
+        return Reply.of("pickup/choice_unknown", points=points, pickup=here, campaign=campaign)
+    choose_pickup(ctx.session, campaign.id, ctx.sender_id, choice)
+    return Reply(
+        "pickup/chosen", {"point": points[choice - 1], "campaign": campaign}, mentions=(ctx.sender_id,)
     )

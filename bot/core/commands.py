@@ -42,7 +42,7 @@ class CommandSpec:
 
 
 COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec("open", ("开团",), Level.ADMIN, scope="group"),
+    CommandSpec("open", ("开团",), Level.ADMIN),
     CommandSpec("close", ("截团", "结团", "截单"), Level.ADMIN),
     CommandSpec("cancel_campaign", ("取消团", "撤团"), Level.ADMIN),
     CommandSpec("add_stock", ("加库存", "补库存", "补货"), Level.ADMIN),
@@ -83,6 +83,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("unbind", ("解绑", "解绑本群", "解除绑定"), Level.LEADER, strict=False, scope="group"),
     CommandSpec("my_groups", ("我的群", "群列表"), Level.LEADER, strict=False),
+    CommandSpec(
+        "pickup_choice", ("自提点", "选自提点", "换自提点"), Level.MEMBER, strict=False, scope="group"
+    ),
 )
 
 

@@ -30,7 +30,9 @@ from zoneinfo import ZoneInfo
 
 import cn2an
 
+from bot.groupbuy.group_names import split_refs
 from bot.groupbuy.money import CN_DIGITS, parse_price, parse_price_with_unit, scan_price, yuan
+from bot.groupbuy.pickup_points import parse_pickup
 from bot.groupbuy.text import fold_width
 from bot.groupbuy.timeparse import TimeParseError, parse_time
 
@@ -67,6 +69,10 @@ class CampaignDraft:
     # JSON-able timeline overrides: preheat_at, leader_packets_at, rain {at, count, total_fen},
     # reminders, min_units.
     options: dict[str, Any] = field(default_factory=dict)
+    # The leader's groups as she named them (「全部」 for all); empty: where it was sent.
+    groups: tuple[str, ...] = ()
+    # 自提 entries: (group reference or None, point); see bot.groupbuy.pickup_points.
+    pickups: tuple[tuple[str | None, str], ...] = ()
 
 
 class AnnouncementError(ValueError):
@@ -116,6 +122,12 @@ _FIELDS = {
     "提醒": "提醒",
     "阶梯": "阶梯",
     "阶梯价": "阶梯",
+    # Which of the leader's groups it goes to: 「群 全部」「群 1群 3群」, in a group 「同步 全部群」.
+    "群": "群",
+    "发到": "群",
+    "发群": "群",
+    "同步": "群",
+    "同步到": "群",
 }
 _FIELD_RE = re.compile(
     r"^(?P<kw>" + "|".join(sorted(map(re.escape, _FIELDS), key=len, reverse=True)) + r")"
@@ -488,6 +500,8 @@ def parse_announcement(text: str, now: datetime, tz: ZoneInfo) -> CampaignDraft:
     times: dict[str, tuple[datetime, _Line]] = {}
     min_buyers: int | None = None
     pickup: str | None = None
+    pickups: tuple[tuple[str | None, str], ...] = ()
+    groups: tuple[str, ...] = ()
     options: dict[str, Any] = {}
     tier_lines: list[_TierLine] = []
     rain: tuple[datetime, _Line] | None = None
@@ -531,7 +545,9 @@ def parse_announcement(text: str, now: datetime, tz: ZoneInfo) -> CampaignDraft:
             else:
                 options["min_units"] = parsed[0]
         elif name == "自提":
-            pickup = value
+            pickup, pickups = value, parse_pickup(value)
+        elif name == "群":
+            groups = split_refs(value)
         elif name == "提醒":
             if value.lower() not in _SWITCH:
                 raise line.error("bad_switch", field="提醒", value=value)
@@ -576,4 +592,6 @@ def parse_announcement(text: str, now: datetime, tz: ZoneInfo) -> CampaignDraft:
         min_buyers=min_buyers,
         pickup=pickup,
         options=options,
+        groups=groups,
+        pickups=pickups,
     )

@@ -32,3 +32,4 @@ class OrderRow:
     group_name: str = ""
     pickup_code: str | None = None
     original_price_fen: int | None = None
+    group_id: str = ""  # the group the order was placed in (a campaign may run in several)

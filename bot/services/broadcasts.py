@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from bot.core.config import Settings
 from bot.core.messages import Reply
+from bot.groupbuy.pickup_points import choice_points, group_pickup
 from bot.services.campaigns import campaign_groups, close_campaign, items_of, tally
 from bot.services.tiers import settle_tiers
 from bot.store.models import Campaign
@@ -27,9 +28,23 @@ def to_groups(
     standalone: bool = False,
     **data: Any,
 ) -> list[Reply]:
+    """The same post to every group of the campaign, each with its own pickup point."""
     assert campaign.id is not None
+    options = campaign.options or {}
+    points = choice_points(options)
     return [
-        Reply(template, {"campaign": campaign, **data}, chat_id=g, must_send=must_send, standalone=standalone)
+        Reply(
+            template,
+            {
+                "campaign": campaign,
+                "pickup": group_pickup(campaign.pickup, options, g),
+                "points": points,
+                **data,
+            },
+            chat_id=g,
+            must_send=must_send,
+            standalone=standalone,
+        )
         for g in campaign_groups(s, campaign.id)
     ]
 

@@ -5,6 +5,7 @@ Functions take a session and return plain data; they never send anything themsel
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,25 +30,41 @@ ACTIVE = (CampaignStatus.SCHEDULED, CampaignStatus.OPEN)
 
 
 def create_campaign(
-    s: Session, draft: CampaignDraft, group_id: str, leader_id: str, now: datetime
+    s: Session,
+    draft: CampaignDraft,
+    group_ids: Sequence[str],
+    leader_id: str,
+    now: datetime,
+    *,
+    pickup_by_group: Mapping[str, str] | None = None,
 ) -> Campaign:
+    """One campaign published to these groups (the first is its home): one stock, one
+    per-member limit, one order per member whichever group she writes in."""
     opens_now = draft.opens_at is None or draft.opens_at <= now
+    options = dict(draft.options)
+    common = [point for ref, point in draft.pickups if ref is None]
+    if pickup_by_group:
+        options["pickup_by_group"] = dict(pickup_by_group)
+    elif len(common) > 1:
+        options["pickup_points"] = common
     campaign = Campaign(
         title=draft.title,
         status=CampaignStatus.OPEN if opens_now else CampaignStatus.SCHEDULED,
-        owner_group_id=group_id,
+        owner_group_id=group_ids[0],
         created_by=leader_id,
         created_at=now,
         opens_at=now if opens_now else draft.opens_at,
         closes_at=draft.closes_at,
         min_buyers=draft.min_buyers,
-        pickup=draft.pickup,
-        options=dict(draft.options),
+        # With a point per group, an entry without a group is where the other groups collect.
+        pickup=(common[0] if common else None) if pickup_by_group else draft.pickup,
+        options=options,
     )
     s.add(campaign)
     s.flush()
     assert campaign.id is not None
-    s.add(CampaignGroup(campaign_id=campaign.id, group_id=group_id))
+    for group_id in dict.fromkeys(group_ids):
+        s.add(CampaignGroup(campaign_id=campaign.id, group_id=group_id))
     for pos, item in enumerate(draft.items):
         s.add(
             Item(
@@ -197,6 +214,7 @@ class TallyLine:
     coupon_fen: int
     paid: bool
     note: str | None
+    group_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -246,7 +264,15 @@ def tally(s: Session, campaign_id: int) -> Tally:
         entry = lines.setdefault(
             order.follow_no,
             TallyLine(
-                order.follow_no, member.id, member.name, [], 0, order.coupon_fen, order.paid, order.note
+                order.follow_no,
+                member.id,
+                member.name,
+                [],
+                0,
+                order.coupon_fen,
+                order.paid,
+                order.note,
+                order.group_id,
             ),
         )
         entry.items.append((item.name, line.quantity, item.unit))
@@ -260,6 +286,7 @@ def tally(s: Session, campaign_id: int) -> Tally:
             entry.coupon_fen,
             entry.paid,
             entry.note,
+            entry.group_id,
         )
         qty[item.id] = qty.get(item.id, 0) + line.quantity  # type: ignore[index]
         amount[item.id] = amount.get(item.id, 0) + price * line.quantity  # type: ignore[index]
@@ -268,6 +295,33 @@ def tally(s: Session, campaign_id: int) -> Tally:
         for i in items
     ]
     return Tally(list(lines.values()), totals)
+
+
+@dataclass(frozen=True)
+class GroupTotal:
+    """One group's share of a campaign that runs in several."""
+
+    name: str
+    buyers: int
+    amount_fen: int
+
+
+def group_totals(s: Session, campaign_id: int, t: Tally) -> list[GroupTotal]:
+    """Buyers and amount per group of the campaign (empty when it runs in one group only)."""
+    groups = campaign_groups(s, campaign_id)
+    ordered_in = {line.group_id for line in t.lines}
+    groups += sorted(ordered_in - set(groups))  # a group unbound since keeps its orders
+    if len(groups) < 2:
+        return []
+    names = {g.id: g.name for g in s.exec(select(Group).where(col(Group.id).in_(groups)))}
+    return [
+        GroupTotal(
+            names.get(g) or g,
+            sum(1 for line in t.lines if line.group_id == g),
+            sum(line.amount_fen for line in t.lines if line.group_id == g),
+        )
+        for g in groups
+    ]
 
 
 def add_stock(s: Session, item: Item, quantity: int) -> None:

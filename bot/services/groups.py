@@ -8,14 +8,16 @@ campaign is published to is ``bot.services.campaigns.campaign_groups``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from sqlmodel import Session, col, delete, select
 
+from bot.core.commands import Level
 from bot.core.config import Settings
-from bot.groupbuy.group_names import natural_key
+from bot.groupbuy.group_names import match_group, match_groups, natural_key
 from bot.services.campaigns import ACTIVE, campaign_groups
 from bot.services.members import group_size, set_role, touch_member
 from bot.store.models import Campaign, CampaignGroup, Group, Role, RoleName
@@ -31,13 +33,16 @@ class GroupView:
     configured: bool  # written in config.yaml (解绑 there means editing the file)
 
 
-def leader_groups(s: Session, leader_id: str, settings: Settings | None = None) -> list[GroupView]:
-    """The groups this member leads, in natural name order."""
+def leader_groups(s: Session, leader_id: str, level: Level = Level.LEADER) -> list[GroupView]:
+    """The groups this member leads (with ``Level.ADMIN``: leads or helps run), in natural
+    name order: what 我的群 lists and what 「群 全部」 means."""
     stmt = (
         select(Group, Role.source)
         .join(Role, col(Role.group_id) == col(Group.id))
-        .where(Role.member_id == leader_id, Role.role == RoleName.LEADER)
+        .where(Role.member_id == leader_id)
     )
+    if level >= Level.LEADER:
+        stmt = stmt.where(Role.role == RoleName.LEADER)
     views = [
         GroupView(g.id, g.name or g.id, group_size(s, g.id), source == "config") for g, source in s.exec(stmt)
     ]
@@ -146,3 +151,41 @@ def unbind_group(s: Session, group_id: str, now: datetime) -> Unbinding:
 def group_name(s: Session, group_id: str) -> str:
     group = s.get(Group, group_id)
     return group.name if group and group.name else group_id
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The groups a 开团 (or 群发) names among the sender's groups, or what went wrong."""
+
+    ids: list[str]
+    unknown: list[str]  # references that name none of her groups
+    pool: list[GroupView]  # her groups, to list back
+
+
+def target_groups(
+    s: Session, sender_id: str, refs: Sequence[str], here: str | None, level: Level = Level.ADMIN
+) -> Targets:
+    """Her groups named by ``refs`` (「全部」: all); the group she writes in comes first."""
+    pool = leader_groups(s, sender_id, level)
+    ids, unknown = match_groups(refs, [(g.id, g.name) for g in pool]) if refs else ([], [])
+    if here is not None:
+        ids = [here, *(g for g in ids if g != here)]
+    return Targets(ids, unknown, pool)
+
+
+def pickups_by_group(
+    entries: Sequence[tuple[str | None, str]], targets: Targets
+) -> tuple[dict[str, str], list[str]]:
+    """(group id -> point for 「自提 1群 东门驿站 / 2群 西门超市」, references naming no target)."""
+    chosen = [(g.id, g.name) for g in targets.pool if g.id in targets.ids]
+    by_group: dict[str, str] = {}
+    unknown: list[str] = []
+    for ref, point in entries:
+        if ref is None:
+            continue
+        found = match_group(ref, chosen)
+        if found is None:
+            unknown.append(ref)
+        else:
+            by_group[found] = point
+    return by_group, unknown

@@ -25,6 +25,7 @@ from bot.store.models import (
     OrderLine,
     OrderStatus,
 )
+from bot.store.models_groups import PickupChoice
 
 _ROUNDS = 4
 
@@ -186,3 +187,17 @@ def pickup_campaign(s: Session, group_ids: list[str], ref: int | None) -> Campai
         if found is not None:
             return found
     return None
+
+
+def pickup_choices(s: Session, campaign_id: int | None) -> dict[str, int]:
+    """member id -> the pickup point she chose (1-based)."""
+    stmt = select(PickupChoice.member_id, PickupChoice.point).where(PickupChoice.campaign_id == campaign_id)
+    return dict(s.exec(stmt).all())
+
+
+def choose_pickup(s: Session, campaign_id: int, member_id: str, point: int) -> None:
+    choice = s.get(PickupChoice, (campaign_id, member_id)) or PickupChoice(
+        campaign_id=campaign_id, member_id=member_id, point=point
+    )
+    choice.point = point
+    s.add(choice)

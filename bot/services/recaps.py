@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from bot.groupbuy.poster import render_poster
 from bot.groupbuy.recap import CampaignFacts, Recap, compute_recap
 from bot.groupbuy.rows import OrderRow
 from bot.services.campaigns import campaign_groups
+from bot.services.groups import group_name
 from bot.services.jielong_book import leader_of
 from bot.services.members import group_size
 from bot.services.reports import order_rows
@@ -139,25 +140,53 @@ def build_recap(
     rows: Sequence[OrderRow],
     *,
     env: Environment,
+    group_id: str | None = None,
 ) -> Recap:
     """The campaign's recap from its order lines `rows`, with the store's comparison, repeat
     buyers, group sizes, rating and next-campaign preview. `env` renders the preview: pass the
-    app's one environment."""
+    app's one environment. With `group_id`: that group's own figures (its orders, its size, its
+    orders last time) for a campaign that runs in several groups."""
     assert campaign.id is not None
     tz = settings.tz
+    groups = campaign_groups(s, campaign.id)
+    if group_id is not None:
+        rows = [r for r in rows if r.group_id == group_id]
+        groups = [group_id]
     current = _facts(s, campaign, tz, now, rows)
     current = CampaignFacts(
-        current.title, current.closed_at, current.orders, current.group_name, earlier_buyers(s, campaign)
+        current.title,
+        current.closed_at,
+        current.orders,
+        group_name(s, group_id) if group_id is not None else "、".join(group_name(s, g) for g in groups),
+        earlier_buyers(s, campaign),
     )
     before = previous_campaign(s, campaign)
     previous = _facts(s, before, tz, now) if before is not None else None
-    groups = campaign_groups(s, campaign.id)
+    if previous is not None and group_id is not None:
+        previous = replace(previous, orders=[r for r in previous.orders if r.group_id == group_id])
     upcoming = next_campaign(s, campaign)
     preview = None
     if upcoming is not None:
         preview = render(env, "recap/next_preview", {"campaign": upcoming})
     rating, _ = average_rating(s, campaign.id)
     return compute_recap(current, previous, sum(group_size(s, g) for g in groups), preview, rating)
+
+
+def group_recaps(
+    s: Session,
+    campaign: Campaign,
+    settings: Settings,
+    now: datetime,
+    rows: Sequence[OrderRow],
+    *,
+    env: Environment,
+) -> dict[str, Recap]:
+    """Each group's own 战报 when the campaign runs in several groups (empty for one group)."""
+    assert campaign.id is not None
+    groups = campaign_groups(s, campaign.id)
+    if len(groups) < 2:
+        return {}
+    return {g: build_recap(s, campaign, settings, now, rows, env=env, group_id=g) for g in groups}
 
 
 # The leader's files in the order they are sent, with the names the leader sees.
@@ -235,20 +264,27 @@ def recap_replies(
     )
     groups = campaign_groups(session, campaign.id)
     targets = [(preview_to, True)] if preview_to else [(g, False) for g in groups]
+    # In several groups each group reads its own figures and thanks; the leader the whole picture.
+    own = {} if preview_to else group_recaps(session, campaign, settings, now, rows, env=env)
     replies: list[Reply] = []
     for chat, private in targets:
-        replies.append(
-            Reply("recap/recap", {"recap": media.recap}, chat_id=chat, private=private, must_send=True)
-        )
-        if media.poster is not None:
+        recap, poster = media.recap, media.poster
+        if chat in own:
+            recap = own[chat]
+            if poster is not None:
+                poster = write_atomically(
+                    folder / f"战报-{campaign.id}-{len(replies)}.png", lambda p, r=recap: render_poster(r, p)
+                )
+        replies.append(Reply("recap/recap", {"recap": recap}, chat_id=chat, private=private, must_send=True))
+        if poster is not None:
             replies.append(
                 Reply(
                     "recap/poster",
-                    {"recap": media.recap},
+                    {"recap": recap},
                     chat_id=chat,
                     private=private,
                     kind="image",
-                    path=str(media.poster),
+                    path=str(poster),
                     standalone=True,
                 )
             )
@@ -262,6 +298,7 @@ def recap_replies(
                 "recap": media.recap,
                 "names": [p.name for p in media.files],
                 "font": media.font_problem,
+                "per_group": list(own.values()),
             },
             chat_id=leader,
             private=True,

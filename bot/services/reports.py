@@ -6,7 +6,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from bot.groupbuy.pickup_points import choice_points, order_pickup
 from bot.groupbuy.rows import OrderRow
+from bot.services.pickup import pickup_choices
 from bot.store.models import Campaign, Group, Item, Member, Order, OrderLine, OrderStatus
 
 
@@ -22,6 +24,7 @@ def order_rows(s: Session, campaign: Campaign, tz: ZoneInfo) -> list[OrderRow]:
         .order_by(col(Order.follow_no), col(Item.position))
     )
     rows: list[OrderRow] = []
+    choices = pickup_choices(s, campaign.id) if choice_points(campaign.options or {}) else {}
     for order, line, item, member, group in s.exec(stmt):
         # Coupons and refunds belong to the order: carry them on its first line only, so
         # sums over lines count them once.
@@ -41,7 +44,9 @@ def order_rows(s: Session, campaign: Campaign, tz: ZoneInfo) -> list[OrderRow]:
                 amount_fen=price * line.quantity,
                 note=order.note,
                 paid=order.paid,
-                pickup=campaign.pickup,
+                pickup=order_pickup(
+                    campaign.pickup, campaign.options or {}, order.group_id, choices.get(member.id)
+                ),
                 ordered_at=created.astimezone(tz),
                 room=order.room,
                 phone=member.phone,
@@ -50,6 +55,7 @@ def order_rows(s: Session, campaign: Campaign, tz: ZoneInfo) -> list[OrderRow]:
                 group_name=group.name,
                 pickup_code=order.pickup_code,
                 original_price_fen=item.original_price_fen,
+                group_id=order.group_id,
             )
         )
     return rows

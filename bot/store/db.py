@@ -20,6 +20,7 @@ MODEL_MODULES = (
     "bot.store.models_timeline",
     "bot.store.models_aftersale",
     "bot.store.models_jielong",
+    "bot.store.models_groups",
 )
 
 
