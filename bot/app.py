@@ -33,7 +33,7 @@ from bot.core.outbox import Outbox, enqueue
 from bot.core.pacing import Pacer
 from bot.core.render import make_environment, render
 from bot.core.routing import Route
-from bot.core.transport import Transport
+from bot.core.transport import NotStored, Transport
 from bot.services.members import (
     level_of,
     mark_left,
@@ -116,6 +116,9 @@ class App:
         self.writer: AbstractContextManager[object] = (
             threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
+        use_store = getattr(transport, "use_store", None)
+        if use_store is not None:
+            use_store(engine, self.writer)
         pacer = Pacer(settings.pacing, rng)
         self.outbox = Outbox(engine, transport, clock, timer, pacer, owner, writer=self.writer)
         self.timeline = TimelineRunner(self)
@@ -125,6 +128,7 @@ class App:
         self._known: set[tuple[str | None, str, str]] = set()
         self._unconfigured: set[str] = set()
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._inflight: dict[str, asyncio.Future[None]] = {}
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -155,14 +159,23 @@ class App:
     # --- inbound ---------------------------------------------------------------------
 
     async def feed(self, message: InboundMessage) -> None:
-        """Entry point for transports. Returns once the message is handled and its replies sent.
+        """Entry point for transports. Returns once the message is handled and its transaction
+        committed (a transport acknowledges only then); raises ``NotStored`` when it could not
+        be, so the sender's retry is handled.
 
         Messages of one chat queue up and are handled in order. Whatever queued while the
         previous batch was in the database is handled next as one batch: one transaction
         (one commit, one fsync) with a savepoint per message, so one bad message cannot
         spoil its neighbours.
         """
-        if message.sender_id == self.settings.bot_id or self._already_seen(message.id):
+        if message.sender_id == self.settings.bot_id:
+            return
+        if (running := self._inflight.get(message.id)) is not None:
+            # The same message again while the first copy is in the database (a page resending
+            # after a reconnect): it is acknowledged when that copy is, not before.
+            await asyncio.shield(running)
+            return
+        if self._already_seen(message.id):
             return
         if message.is_group and message.kind == "text":
             # The chat-activity and active-member alerts.
@@ -171,6 +184,8 @@ class App:
         chat = self._chats.setdefault(message.chat_id, _ChatQueue())
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         chat.waiting.append((message, done))
+        self._inflight[message.id] = done
+        done.add_done_callback(lambda _: self._inflight.pop(message.id, None))
         if not chat.busy:
             chat.busy = True
             self._spawn(self._drain(chat))
@@ -188,11 +203,12 @@ class App:
             while chat.waiting:
                 batch, chat.waiting = chat.waiting[:BATCH], chat.waiting[BATCH:]
                 messages = [m for m, _ in batch]
+                failed: set[str] = set()
                 try:
                     replan = await asyncio.to_thread(self._handle_batch, messages)
                 except Exception:
                     log.exception("a batch of %d message(s) failed; handling them one by one", len(messages))
-                    replan = await self._one_by_one(messages)
+                    replan, failed = await self._one_by_one(messages)
                 try:
                     for campaign_id in replan:
                         await self.timeline.plan(campaign_id)
@@ -201,8 +217,11 @@ class App:
                     await self.outbox.pump()
                 except Exception:
                     log.exception("planning or sending after a batch failed; the outbox will retry")
-                for _, done in batch:
-                    done.set_result(None)
+                for message, done in batch:
+                    if message.id in failed:
+                        done.set_exception(NotStored(message.id))
+                    else:
+                        done.set_result(None)
                 batch = []
         finally:
             chat.busy = False
@@ -210,10 +229,12 @@ class App:
                 if not done.done():
                     done.cancel()
 
-    async def _one_by_one(self, messages: list[InboundMessage]) -> set[int]:
+    async def _one_by_one(self, messages: list[InboundMessage]) -> tuple[set[int], set[str]]:
         """After a failed batch commit: each message in its own transaction. One that still
-        fails is forgotten, so the network's redelivery of it is handled, not dropped."""
+        fails is forgotten, so the network's redelivery of it is handled, not dropped; its
+        ``feed`` raises ``NotStored`` so the transport does not acknowledge it."""
         replan: set[int] = set()
+        failed: set[str] = set()
         for message in messages:
             try:
                 replan |= await asyncio.to_thread(self._handle_batch, [message])
@@ -222,7 +243,8 @@ class App:
                     "message %s in %s failed; a redelivery will be handled", message.id, message.chat_id
                 )
                 self._seen.pop(message.id, None)
-        return replan
+                failed.add(message.id)
+        return replan, failed
 
     def _note_unconfigured(self, message: InboundMessage) -> None:
         """Tell the operator, once per group, how a new WeChat group is taken on."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.core.clock import Clock
-from bot.core.config import Settings
+from bot.core.config import Settings, is_loopback
 from bot.groupbuy.money import yuan, yuan2
 from bot.groupbuy.privacy import mask_name
 from bot.services.campaigns import campaign_of, items_of, tally
 from bot.transports.webchat import WebChat, WebGroup, WebMember
+
+log = logging.getLogger(__name__)
 
 STATUS = {"open": "进行中", "scheduled": "未开始", "closed": "已截团", "cancelled": "已取消"}
 
@@ -76,6 +79,12 @@ def webchat_for(
         # Not bound yet: the page lists it under the leader who will bind it.
         leader = next((m.id for m in members if m.id in leaders), members[0].id if members else "")
         groups.append(WebGroup(d.id, d.name, members, leader))
+    if not is_loopback(settings.web.host):
+        log.warning(
+            "the web chat listens on %s (web.allow_remote): it is a local simulator, and anyone who "
+            "can reach that address can speak as any member, the leader too",
+            settings.web.host,
+        )
     return WebChat(
         groups=groups,
         bot_name=settings.bot_name,

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy.engine import Engine
 
 from bot.core.messages import OutboundMessage
-from bot.testing import build_harness, demo_settings
+from bot.core.transport import NotStored
+from bot.testing import build_harness, demo_settings, units_sold
 from tests.conftest import START
 
 OPEN_PACING = {
@@ -48,3 +50,25 @@ async def test_a_crash_mid_send_resends_only_the_message_in_flight(engine: Engin
     pump.cancel()
     assert "跟团号1" not in again
     assert again.count("跟团号2") == 1 and again.count("跟团号3") == 1
+
+
+async def test_a_message_that_could_not_be_stored_is_not_acknowledged(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``feed`` raises instead of returning (the transport's ack), and the resend is handled."""
+    h = build_harness(demo_settings(pacing=OPEN_PACING), engine, START)
+    async with h.app:
+        await h.say("王姐", "开团 水果团\n苹果 10元/斤")
+        real = h.app._handle_batch
+
+        def broken(messages):  # type: ignore[no-untyped-def]
+            raise OSError("disk full")
+
+        monkeypatch.setattr(h.app, "_handle_batch", broken)
+        order = h.transport.message(h.group_id(), h.member_id("李阿姨"), "李阿姨", "苹果2", message_id="w-1")
+        with pytest.raises(NotStored):
+            await h.transport.deliver(order)
+        monkeypatch.setattr(h.app, "_handle_batch", real)
+        await h.transport.deliver(order)  # the page sends it again
+        await h.transport.deliver(order)  # and once more after its ack: kept once
+    assert units_sold(h) == {"苹果": 2}

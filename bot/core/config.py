@@ -6,13 +6,14 @@ can find the mistake. Secrets and deployment overrides come from the environment
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from bot.groupbuy.timeline_config import AlertsConfig, TimelineConfig
 
@@ -54,10 +55,33 @@ class DemoGroupConfig(_Strict):
     members: tuple[PersonConfig, ...] = ()
 
 
+def is_loopback(host: str) -> bool:
+    """Whether serving on ``host`` keeps a server on this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 class WebConfig(_Strict):
+    # The web chat is a local simulator (any page speaks as any member): another address only
+    # when this says so. Declared before host so host's check can read it.
+    allow_remote: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     demo_groups: tuple[DemoGroupConfig, ...] = ()
+
+    @field_validator("host")
+    @classmethod
+    def _local_unless_allowed(cls, value: str, info: ValidationInfo) -> str:
+        if not is_loopback(value) and not info.data.get("allow_remote"):
+            raise ValueError(
+                f"{value} would let anyone who can reach this machine speak as any member: the web chat "
+                "is a local simulator. Keep 127.0.0.1, or add web.allow_remote: true if you mean it"
+            )
+        return value
 
 
 class WechatyConfig(_Strict):

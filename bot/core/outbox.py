@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
@@ -159,30 +159,49 @@ class Outbox:
                 # Merge only when more is waiting than pacing lets out now.
                 batch = _merge(queue, len(queue)) if len(queue) > spare else queue[:1]
                 try:
-                    await self.transport.send(_outbound(batch))
+                    await self._deliver(batch)
                 except TransportUnavailable:
                     waiting = sum(len(q) for q in self._queues.values())
                     log.warning("transport unavailable; %d message(s) wait in the outbox", waiting)
                     self._schedule(self.clock.now() + RETRY_AFTER)
                     return
-                except Exception:
-                    # The network is up but refused this message (an unknown chat, say): it can
-                    # never go out, so it must not hold back the messages behind it.
-                    log.exception("outbox rows %s refused by the transport; dropped", [r.id for r in batch])
                 self.pacer.take(chat_id, now)
-                # Marked right after its own send: a crash now resends at most this one message.
-                # Inside the lock: a concurrent pump's read must not see these rows unsent after
-                # they left ``_queued``, or it would send them again.
-                ids = [r.id for r in batch]
-                await asyncio.to_thread(self._mark_sent, ids, self.clock.now())
-                self._queued.difference_update(ids)
                 del queue[: len(batch)]
         if next_wake is not None:
             self._schedule(next_wake)
 
-    def _mark_sent(self, ids: list[int], now: datetime) -> None:
+    async def _deliver(self, batch: list[Queued]) -> None:
+        """Send one message and mark its rows sent right after it, inside the pump's lock (a
+        concurrent pump's read must not see them unsent once they left ``_queued``).
+
+        A transport that delivers into the store (the web chat's history) records the message
+        in the same transaction as the mark, and shows it once that committed: exactly once.
+        Any other transport is sent to first: a crash before the mark resends this one message.
+        """
+        message, ids = _outbound(batch), [r.id for r in batch]
+        record = getattr(self.transport, "record", None)
+        if record is not None:
+            shown = await asyncio.to_thread(
+                self._mark_sent, ids, self.clock.now(), lambda conn: record(conn, message)
+            )
+            await self.transport.publish(shown)  # type: ignore[attr-defined]
+        else:
+            try:
+                await self.transport.send(message)
+            except TransportUnavailable:
+                raise
+            except Exception:
+                # The network is up but refused this message (an unknown chat, say): it can
+                # never go out, so it must not hold back the messages behind it.
+                log.exception("outbox rows %s refused by the transport; dropped", ids)
+            await asyncio.to_thread(self._mark_sent, ids, self.clock.now())
+        self._queued.difference_update(ids)
+
+    def _mark_sent(self, ids: list[int], now: datetime, record: Callable[..., Any] | None = None) -> Any:
         with self._writer, self.engine.begin() as conn:
+            shown = record(conn) if record is not None else None
             conn.execute(_MARK_SENT, {"ids": ids, "at": now})
+        return shown
 
     def _schedule(self, when: datetime) -> None:
         if self._wake_at is not None and self.clock.now() < self._wake_at <= when:

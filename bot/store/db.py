@@ -21,6 +21,7 @@ MODEL_MODULES = (
     "bot.store.models_aftersale",
     "bot.store.models_jielong",
     "bot.store.models_groups",
+    "bot.store.models_webchat",
 )
 
 

@@ -1,4 +1,4 @@
-"""The web chat's state, free of aiohttp: who is in which group, recent history, dedupe.
+"""The web chat's state, free of aiohttp: who is in which group, which frames were acknowledged.
 
 The hub turns a frame from the page into an ``InboundMessage`` and turns every message (said
 by a member or sent by the bot) into one JSON-ready event that all open pages receive.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,6 @@ from bot.core.clock import Clock, local
 from bot.core.messages import InboundMessage, OutboundMessage
 from bot.core.normalize import normalize_text
 
-HISTORY_PER_CHAT = 500
 SEEN_IDS = 10_000
 MAX_TEXT = 4000
 
@@ -41,11 +40,6 @@ class FrameError(ValueError):
     """A frame the page should not have sent; the message is a Chinese explanation for the page."""
 
 
-def history_key(chat_id: str, private_to: str | None) -> str:
-    """Group chats are keyed by group id; each member's private chat with the bot by member id."""
-    return f"private:{private_to}" if private_to else f"group:{chat_id}"
-
-
 class ChatHub:
     def __init__(self, groups: Sequence[WebGroup], bot_name: str, clock: Clock) -> None:
         if not groups:
@@ -60,23 +54,25 @@ class ChatHub:
                 raise ValueError(f"group {group.name!r}: leader {group.leader_id!r} is not among its members")
             for member in group.members:
                 self.members.setdefault(member.id, member)
-        self.history: dict[str, deque[dict[str, Any]]] = {}
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._acked: OrderedDict[str, None] = OrderedDict()
         # Longest names first, so "@小陈陈" is not read as "@小陈".
         names = sorted({m.name for m in self.members.values()}, key=len, reverse=True)
         self._mention_re = re.compile("@(" + "|".join(re.escape(n) for n in names) + ")") if names else None
 
     # -- inbound -------------------------------------------------------------------------------
 
-    def is_duplicate(self, message_id: str) -> bool:
-        """Remember ``message_id``; True if it was seen before (a retry or a double delivery)."""
-        if message_id in self._seen:
-            self._seen.move_to_end(message_id)
+    def acked(self, message_id: str) -> bool:
+        """Whether this frame was acknowledged before (a page retrying after a reconnect)."""
+        if message_id in self._acked:
+            self._acked.move_to_end(message_id)
             return True
-        self._seen[message_id] = None
-        if len(self._seen) > SEEN_IDS:
-            self._seen.popitem(last=False)
         return False
+
+    def remember_ack(self, message_id: str) -> None:
+        """Remember a frame acknowledged: only once its message was stored."""
+        self._acked[message_id] = None
+        if len(self._acked) > SEEN_IDS:
+            self._acked.popitem(last=False)
 
     def parse_say(self, frame: dict[str, Any]) -> tuple[InboundMessage, dict[str, Any]]:
         """Validate a ``say`` frame; return the inbound message and the event to show on pages.
@@ -207,14 +203,8 @@ class ChatHub:
             "time": local(self.clock, self.clock.now()).isoformat(timespec="seconds"),
         }
 
-    def record(self, event: dict[str, Any]) -> None:
-        if event.get("type", "message") != "message":
-            return  # pages show messages only (a join is news for open pages, not history)
-        key = history_key(event["chat_id"], event["private_to"])
-        self.history.setdefault(key, deque(maxlen=HISTORY_PER_CHAT)).append(event)
-
     def state(self) -> dict[str, Any]:
-        """Everything a freshly loaded page needs: groups, members, leaders and recent history."""
+        """What a freshly loaded page needs besides history: groups, members and leaders."""
         return {
             "bot_name": self.bot_name,
             "groups": [
@@ -226,7 +216,6 @@ class ChatHub:
                 }
                 for g in self.groups.values()
             ],
-            "history": {key: list(events) for key, events in self.history.items()},
         }
 
     def identities(self) -> list[dict[str, Any]]:

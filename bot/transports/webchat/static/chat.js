@@ -24,7 +24,7 @@
     names: new Map(), // member id -> display name
     events: new Map(), // history key -> [event]
     seen: new Set(), // event ids already shown
-    pending: new Map(), // frame id -> frame not yet acknowledged (resent after a reconnect)
+    pending: new Map(), // frame id -> frame not yet acknowledged, i.e. not yet stored (resent until it is)
     unread: new Map(), // chat-item key -> count
     active: ui.list.querySelector(".chat-item").dataset.chat,
     ws: null,
@@ -307,10 +307,25 @@
     ui.conn.textContent = { connecting: "连接中…", open: "已连接", closed: "连接已断开，正在重连…" }[s];
   };
 
+  // Who this page speaks as: the server sends it that member's private chat, and no other.
+  const hello = () => {
+    if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type: "hello", as: me() }));
+  };
+
   const handle = (data) => {
     if (data.type === "message") addEvent(data);
     else if (data.type === "ack") state.pending.delete(data.id);
-    else if (data.type === "error") {
+    else if (data.type === "retry") {
+      // Not stored yet (the bot could not record it): the frame stays pending and goes again.
+      setTimeout(() => {
+        const frame = state.pending.get(data.id);
+        if (frame && state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(frame));
+      }, 1000);
+    } else if (data.type === "history") {
+      for (const ev of data.events) state.seen.add(ev.id);
+      state.events.set(data.key, data.events);
+      renderView();
+    } else if (data.type === "error") {
       if (data.id) state.pending.delete(data.id);
       notice(data.text);
     }
@@ -336,6 +351,8 @@
       state.buffered.forEach(handle);
       state.buffered = [];
       setConn("open");
+      hello();
+      // Frames not yet acknowledged (not yet stored by the bot) go again; the bot keeps one.
       for (const frame of state.pending.values()) ws.send(JSON.stringify(frame));
       refreshCampaign();
     };
@@ -391,6 +408,7 @@
       localStorage.setItem("tuanbot.identity", me());
     } catch {}
     state.unread.set("private", 0);
+    hello();
     renderView();
     ui.composer.focus();
   });
