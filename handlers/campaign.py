@@ -9,6 +9,7 @@ from bot.core.context import Ctx
 from bot.core.messages import Reply
 from bot.core.routing import Router
 from bot.groupbuy.announce import AnnouncementError, parse_announcement
+from bot.groupbuy.numerals import MAX_STOCK
 from bot.services import broadcasts
 from bot.services.campaigns import (
     add_stock,
@@ -123,6 +124,8 @@ def restock(ctx: Ctx, inv: Invocation) -> Reply:
         raise UsageError("add_stock", unknown=args.item, items=[i.name for i in items])
     if item.stock is None:
         return Reply.of("campaign/stock_unlimited", item=item)
+    if item.stock + args.quantity > MAX_STOCK:
+        raise UsageError("add_stock", too_big=str(args.quantity), most=f"{MAX_STOCK:,}", stock=item.stock)
     add_stock(ctx.session, item, args.quantity)
     return Reply.of("campaign/stock_added", item=item, added=args.quantity, remaining=item.stock - item.sold)
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from enum import IntEnum
 
-from bot.groupbuy.numerals import parse_int, parse_quantity
+from bot.groupbuy.numerals import MAX_STOCK, parse_int
 
 
 class Level(IntEnum):
@@ -172,9 +172,12 @@ _ITEM_QTY = re.compile(
 def parse_add_stock(rest: str) -> AddStockArgs:
     """``加库存 苹果 20`` / ``加库存 苹果20斤``."""
     match = _ITEM_QTY.match(rest.strip())
-    qty = parse_quantity(match.group("qty")) if match else None
+    digits = match.group("qty") if match else ""
+    qty = int(digits) if digits.isdigit() else parse_int(digits)
     if not match or qty is None or qty <= 0:
         raise UsageError("add_stock")
+    if qty > MAX_STOCK:
+        raise UsageError("add_stock", too_big=digits, most=f"{MAX_STOCK:,}")
     return AddStockArgs(match.group("item").strip(), qty)
 
 

@@ -31,7 +31,8 @@ from zoneinfo import ZoneInfo
 import cn2an
 
 from bot.groupbuy.group_names import split_refs
-from bot.groupbuy.money import CN_DIGITS, parse_price, parse_price_with_unit, scan_price, yuan
+from bot.groupbuy.money import CN_DIGITS, MAX_PRICE_FEN, parse_price, parse_price_with_unit, scan_price, yuan
+from bot.groupbuy.numerals import MAX_QUANTITY, MAX_STOCK
 from bot.groupbuy.pickup_points import parse_pickup
 from bot.groupbuy.text import fold_width
 from bot.groupbuy.timeparse import TimeParseError, parse_time
@@ -313,19 +314,20 @@ def _parse_item(line: _Line) -> ItemDraft:
             parsed = parse_price_with_unit(m["v"])
             if parsed is None or parsed[0] <= 0:
                 raise line.error("bad_number", field="原价", value=m["v"], name=name)
-            original = parsed[0]
+            original = _money_bound(line, "原价", m["v"], parsed[0], name)
         elif m := _STOCK_RE.match(tok):
-            stock = _positive(line, "库存", m["v"], name)
+            stock = _bound(line, "库存", m["v"], _positive(line, "库存", m["v"], name), MAX_STOCK, name)
         elif tok in _UNLIMITED:
             stock = None
         elif m := _LIMIT_RE.match(tok):
-            limit = _positive(line, "限购", m["v"], name)
+            limit = _bound(line, "限购", m["v"], _positive(line, "限购", m["v"], name), MAX_QUANTITY, name)
         elif m := _ALIAS_RE.match(tok):
             extra_aliases += [a.strip() for a in _ALIAS_SEP_RE.split(m["v"]) if a.strip()]
         elif price is None and (parsed := parse_price_with_unit(tok)) is not None:
             price, unit = parsed[0], parsed[1] or "份"
             if price <= 0:
                 raise line.error("bad_number", field="价格", value=tok, name=name)
+            _money_bound(line, "价格", tok, price, name)
         else:
             raise line.error("unknown_word", word=tok, name=name)
     if price is None:
@@ -341,6 +343,19 @@ def _parse_item(line: _Line) -> ItemDraft:
         limit_per_member=limit,
         aliases=tuple(dict.fromkeys(aliases + tuple(extra_aliases))),
     )
+
+
+def _bound(line: _Line, field_name: str, value: str, number: int, most: int, name: str | None = None) -> int:
+    """A number no larger than ``most``; a larger one is refused before any database sees it."""
+    if number > most:
+        raise line.error("too_big", field=field_name, value=value, most=f"{most:,}", name=name)
+    return number
+
+
+def _money_bound(line: _Line, field_name: str, value: str, fen: int, name: str | None = None) -> int:
+    if fen > MAX_PRICE_FEN:
+        raise line.error("too_big", field=field_name, value=value, most=f"{yuan(MAX_PRICE_FEN)}元", name=name)
+    return fen
 
 
 def _positive(line: _Line, field_name: str, value: str, name: str | None = None) -> int:
@@ -369,6 +384,7 @@ def _parse_tier_line(line: _Line, value: str) -> _TierLine:
         threshold = _count(m["n"])
         if threshold is None or threshold[0] <= 0:
             raise line.error("bad_tier", problem="syntax")
+        _bound(line, "阶梯", m["n"], threshold[0], MAX_STOCK)
         if d := _DISCOUNT_RE.match(price_text):
             tenths = Decimal(d["d"])
             if not 0 < tenths < 10:
@@ -378,7 +394,7 @@ def _parse_tier_line(line: _Line, value: str) -> _TierLine:
             fen = parse_price(price_text)
             if fen is None or fen <= 0:
                 raise line.error("bad_tier", problem="syntax")
-            steps.append((threshold[0], m["unit"], fen))
+            steps.append((threshold[0], m["unit"], _money_bound(line, "阶梯", price_text, fen)))
         pos = nxt.start() if nxt else len(value)
     return _TierLine(line=line, item=item, steps=steps)
 
@@ -451,6 +467,8 @@ def _parse_rain(line: _Line, value: str, now: datetime, tz: ZoneInfo) -> tuple[d
         raise line.error("bad_number", field="红包个数", value=c[0])
     if total <= 0:
         raise line.error("bad_number", field="红包总额", value=yuan(total))
+    _money_bound(line, "红包总额", yuan(total), total)
+    _bound(line, "红包个数", c[0], count[0], MAX_QUANTITY)
     if count[0] > total:
         raise line.error("rain_too_many_packets", count=count[0], total=yuan(total))
     at = _time(line, "红包雨", " ".join(rest.split()), now, tz)
@@ -540,6 +558,7 @@ def parse_announcement(text: str, now: datetime, tz: ZoneInfo) -> CampaignDraft:
             parsed = _count(value)
             if parsed is None or parsed[0] <= 0:
                 raise line.error("bad_number", field="成团", value=value)
+            _bound(line, "成团", value, parsed[0], MAX_STOCK)
             if parsed[1] in _BUYER_UNITS:
                 min_buyers = parsed[0]
             else:

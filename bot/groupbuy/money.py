@@ -6,6 +6,9 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+# The highest price (or money amount) an announcement may name: 10万元 per unit.
+MAX_PRICE_FEN = 10_000_000
+
 
 def yuan(fen: int) -> str:
     """12.80 -> '12.8', 1200 -> '12', 1205 -> '12.05' (how leaders write prices)."""

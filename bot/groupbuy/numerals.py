@@ -16,7 +16,10 @@ _COLLOQUIAL = str.maketrans({"俩": "两"})
 _SINGLE = dict(zip("一二两俩三四五六七八九十", (1, 2, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10), strict=True))
 _ARABIC = re.compile(r"\d+")
 _DECIMAL = re.compile(r"\d*\.\d+|\d+\.\d*")
+# Sane maxima, checked where numbers are read so no database ever sees more (PostgreSQL's
+# integer columns end at 2,147,483,647): one member's quantity of an item, an item's stock.
 MAX_QUANTITY = 9999
+MAX_STOCK = 1_000_000
 
 
 def parse_int(text: str) -> int | None:

@@ -316,7 +316,9 @@ def _quantity_token(
     if g["onlyhalf"] and nxt and not unit and not _is_sep(nxt) and end not in span_at:
         return None  # 半价, 半天
     if number.isdigit() and len(number) > len(str(MAX_QUANTITY)):
-        return None  # phone numbers and order ids
+        if not marked:
+            return None  # phone numbers and order ids
+        return _Tok("qty", pos, end, gap_before=gap, qty=None, marked=True)  # 苹果x99999: too many
     value = None if mark == "-" else parse_quantity(number, half) if number else None
     return _Tok("qty", pos, end, gap_before=gap, qty=value, marked=marked)
 
