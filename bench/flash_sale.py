@@ -41,14 +41,14 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.app import create_app
 from bot.core.clock import FakeClock
 from bot.core.config import Settings
 from bot.core.messages import OutboundMessage
 from bot.store.db import make_engine
-from bot.store.models import Campaign, CampaignGroup, Item, OrderLine
+from bot.store.models import CampaignGroup, Item, OrderLine
 from bot.testing import demo_settings
 from bot.transports.memory import MemoryTransport
 from scheduler.timers import FakeTimer
@@ -131,12 +131,12 @@ async def run_pipeline(
                     first.id,
                     leader,
                     "王姐",
-                    f"开团 秒杀\n苹果 12.8元/斤 库存{stock} 限购1\n截团 今天18:00",
+                    # The real 开团, published to every group of the leader from the first one.
+                    f"开团 秒杀\n苹果 12.8元/斤 库存{stock} 限购1\n截团 今天18:00\n同步 全部群",
                     chat_name=first.name,
                     timestamp=clock.now(),
                 )
             )
-            _publish(engine, [g.id for g in settings.groups[1:]])
             transport.replied_at.clear()
 
             inbound = []
@@ -165,6 +165,8 @@ async def run_pipeline(
                 transport.replied_at[m] - arrived[m] for m in arrived if m in transport.replied_at
             )
         sold, lines = _book(engine)
+        if _published_groups(engine) != groups:
+            raise RuntimeError("开团 did not reach every group")
     finally:
         engine.dispose()
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [float("nan")] * 99
@@ -178,12 +180,9 @@ async def run_pipeline(
     )
 
 
-def _publish(engine: Engine, group_ids: list[str]) -> None:
+def _published_groups(engine: Engine) -> int:
     with Session(engine) as s:
-        campaign_id = s.exec(select(Campaign.id).order_by(col(Campaign.id).desc())).one()
-        for gid in group_ids:
-            s.add(CampaignGroup(campaign_id=campaign_id, group_id=gid))
-        s.commit()
+        return len(list(s.exec(select(CampaignGroup))))
 
 
 def _book(engine: Engine) -> tuple[int, int]:

@@ -430,6 +430,8 @@ class App:
             mentions=mentions,
             must_send=reply.must_send,
             standalone=reply.standalone,
+            # What no message caused (the timeline's posts) is a broadcast, like a 群发.
+            bulk=reply.bulk or message is None,
         )
 
     def send_in_transaction(self, s: Session, replies: Iterable[Reply]) -> None:

@@ -62,6 +62,8 @@ class OutboundMessage:
     must_send: bool = False
     # Never merged with neighbours (a 接龙 list members must be able to tap).
     standalone: bool = False
+    # Nobody is waiting for it (a timeline post, a 群发): answers to members go first.
+    bulk: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class Reply:
     mentions: tuple[str, ...] = ()
     must_send: bool = False
     standalone: bool = False
+    bulk: bool = False  # a broadcast, though a message caused it (群发)
 
     @classmethod
     def of(cls, template: str, **data: Any) -> Reply:

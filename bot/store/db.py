@@ -8,10 +8,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, event
+from sqlalchemy import Table, event, inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.schema import CreateColumn
 from sqlmodel import Session, SQLModel, create_engine
 
 # Feature modules that define tables; imported before the schema is created.
@@ -82,6 +83,23 @@ def reader(engine: Engine) -> Engine:
 def create_schema(engine: Engine) -> None:
     _import_models()
     SQLModel.metadata.create_all(engine)
+    add_missing_columns(engine)
+
+
+def add_missing_columns(engine: Engine) -> None:
+    """Columns a newer model has that an existing table lacks, added in place (additive only:
+    every such column has a server default or allows NULL, so old rows stay valid)."""
+    found = inspect(engine)
+    missing = []
+    for tbl in SQLModel.metadata.sorted_tables:
+        have = {c["name"] for c in found.get_columns(tbl.name)}
+        missing += [(tbl, column) for column in tbl.columns if column.name not in have]
+    if not missing:
+        return
+    with engine.begin() as conn:
+        for tbl, column in missing:
+            ddl = f"ALTER TABLE {conn.dialect.identifier_preparer.format_table(tbl)} ADD COLUMN "
+            conn.exec_driver_sql(ddl + str(CreateColumn(column).compile(dialect=conn.dialect)))
 
 
 def upsert(bind: Session | Engine) -> Callable[[Table], Any]:

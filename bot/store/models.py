@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from bot.groupbuy.status import CampaignStatus
@@ -192,5 +192,7 @@ class OutboxMessage(SQLModel, table=True):
     mentions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     must_send: bool = False
     standalone: bool = False
+    # Not an answer to somebody waiting (a timeline post, a 群发): sent after the answers.
+    bulk: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime | None = _dt()
     sent_at: datetime | None = _dt(index=True)
