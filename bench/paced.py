@@ -173,7 +173,8 @@ def _print(label: str, result: Result) -> None:
             f"{g.max_sends_per_minute:>10}"
         )
     print(
-        f"account: at most {result.account_max_per_minute} sends in a minute, {result.account_max_per_90s} in 90 s"
+        f"account: at most {result.account_max_per_minute} sends in a minute, "
+        + f"{result.account_max_per_90s} in 90 s"
     )
 
 
@@ -186,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pacing = PacingConfig()
     print(
-        f"{args.orders} orders in {args.seconds:g} s, one campaign in {args.groups} groups, stock {args.stock}; "
+        f"{args.orders} orders in {args.seconds:g} s, one campaign in {args.groups} groups, "
+        + f"stock {args.stock}; "
         f"pacing {pacing.per_chat_per_minute}/min per chat, {pacing.per_account_per_minute}/min per account, "
         f"burst {pacing.burst}, jitter {pacing.jitter_seconds} s"
     )
@@ -215,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     met = all(g.p99 < GOAL_P99_S for g in fair.groups)
     print(
         f"\ngoal p99 < {GOAL_P99_S:g} s in every group: {'met' if met else 'MISSED'}; "
-        f"account within limits: {'yes' if ok_pacing else 'NO'}; every member answered: {'yes' if all_replied else 'NO'}"
+        f"account within limits: {'yes' if ok_pacing else 'NO'}; "
+        + f"every member answered: {'yes' if all_replied else 'NO'}"
     )
     return 0 if met and ok_pacing and all_replied else 1
 
