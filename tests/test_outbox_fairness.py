@@ -17,6 +17,10 @@ from bot.store.db import create_schema, make_engine
 from bot.testing import build_harness, demo_settings
 from tests.conftest import START
 
+INSERT_OLD_ROW = (
+    "INSERT INTO outboxmessage (owner, chat_id, is_group, text, template, kind, mentions, must_send,"
+    " standalone) VALUES ('main', 'g', 1, 'hi', 't', 'text', '[]', 0, 0)"
+)
 GROUPS = {f"{n}群": {"leader": "王姐", "members": ["李阿姨"]} for n in (1, 2, 3)}
 
 
@@ -56,11 +60,7 @@ def test_an_old_outbox_table_gets_the_new_column(tmp_path: Path) -> None:
     create_schema(engine)
     with engine.begin() as conn:  # the table as an older version made it
         conn.exec_driver_sql("ALTER TABLE outboxmessage DROP COLUMN bulk")
-        conn.execute(
-            text(
-                "INSERT INTO outboxmessage (owner, chat_id, is_group, text, template, kind, mentions, must_send, standalone) VALUES ('main', 'g', 1, 'hi', 't', 'text', '[]', 0, 0)"
-            )
-        )
+        conn.execute(text(INSERT_OLD_ROW))
     assert "bulk" not in {c["name"] for c in inspect(engine).get_columns("outboxmessage")}
     create_schema(engine)
     assert "bulk" in {c["name"] for c in inspect(engine).get_columns("outboxmessage")}
