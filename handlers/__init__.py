@@ -6,6 +6,7 @@ from bot.core.routing import Route
 from handlers import (
     admin,
     campaign,
+    group_posts,
     groups,
     help,
     jielong,
@@ -27,6 +28,7 @@ def all_routes() -> list[Route]:
         campaign.router,
         admin.router,
         groups.router,
+        group_posts.router,  # a bare 确认 for a waiting 群发 before the 接龙's 确认
         welcome.router,
         timeline.router,
         redpacket.router,

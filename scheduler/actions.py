@@ -140,6 +140,17 @@ def recap_request_job(job: JobCtx) -> list[Reply]:
     return replies
 
 
+def own_job(job: JobCtx) -> list[Reply]:
+    """The leader's own post (定时) to every group of the campaign."""
+    posts = job.campaign.options.get(plan.OWN_POSTS) or []
+    post = next((p for p in posts if str(p["seq"]) == job.spec.slot), None)
+    if post is None:
+        return []
+    return broadcasts.to_groups(
+        job.session, job.campaign, "groups/own_post", must_send=True, text=post["text"]
+    )
+
+
 # Actions that only read the store (and write files): the runner runs them before its write
 # transaction and queues their replies inside it.
 READ_ONLY_ACTIONS = frozenset({"recap", "recap_request"})
@@ -160,4 +171,5 @@ ACTIONS: dict[str, Action] = {
     "recap_request": recap_request_job,
     "pay": pay_job,
     "alert": alert_job,
+    "own": own_job,
 }

@@ -83,6 +83,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("unbind", ("解绑", "解绑本群", "解除绑定"), Level.LEADER, strict=False, scope="group"),
     CommandSpec("my_groups", ("我的群", "群列表"), Level.LEADER, strict=False),
+    CommandSpec("broadcast", ("群发",), Level.LEADER),
+    CommandSpec("own_post", ("定时", "定时发"), Level.ADMIN),
     CommandSpec(
         "pickup_choice", ("自提点", "选自提点", "换自提点"), Level.MEMBER, strict=False, scope="group"
     ),
@@ -217,6 +219,7 @@ _TL_WORDS: tuple[tuple[str, str], ...] = (
     (r"(销售)?播报", "sales"),
 )
 _TL_PAY = re.compile(rf"^催付{_TL_NUM}?$")
+_TL_OWN = re.compile(r"^定时(\d{1,4})$")
 _TL_COUNTDOWN = re.compile(rf"^倒计时{_TL_NUM}{_TL_UNIT}?$")
 _TL_BEFORE_OPEN = re.compile(rf"^(开团前|提前){_TL_NUM}{_TL_UNIT}(提醒)?$")
 _TL_LAST_CALL = re.compile(rf"^(最后|截团前){_TL_NUM}{_TL_UNIT}(提醒)?$")
@@ -251,6 +254,8 @@ def parse_timeline_ref(text: str) -> TimelineRef | None:
     if m := _TL_PAY.match(text):
         n = parse_int(m.group(1)) if m.group(1) else None
         return TimelineRef(("pay",), None if n is None else str(n))
+    if m := _TL_OWN.match(text):
+        return TimelineRef(("own",), str(int(m.group(1))))
     if m := _TL_COUNTDOWN.match(text):
         minutes = _tl_minutes(m.group(1), m.group(2))
         return None if minutes is None else TimelineRef(("countdown",), str(minutes))

@@ -28,6 +28,7 @@ KIND_ORDER = {
     "sales": 6,
     "stock": 6,
     "alert": 7,
+    "own": 7,
     "last_call": 8,
     "close": 9,
     "recap": 10,
@@ -44,6 +45,8 @@ PRE_OPEN = {"preheat", "remind_open", "countdown"}
 # Alerts (private checks), stock posts and 战报 commands (event-driven) are not shown in 时间线
 # nor moved.
 HIDDEN_KINDS = {"alert", "stock", "recap_request"}
+OWN_POSTS = "own_posts"  # options key: [{seq, at, text}] from 定时
+OWN_GRACE = 1800  # seconds a leader's own post may be late after a restart
 ALERT_HORIZON = timedelta(hours=6)  # checks for a campaign without a closing time
 
 
@@ -186,6 +189,9 @@ def full_timeline(
                 opens + timedelta(minutes=config.sales_after_minutes),
                 grace.sales,
             )
+    for own in options.get(OWN_POSTS) or []:
+        # The leader's own posts (定时), on the timeline like the others.
+        add("own", own["seq"], iso_time(own["at"]), OWN_GRACE)
     if (post := options.get("stock_post")) and (at := iso_time(post.get("at"))) is not None:
         add("stock", post["seq"], at, 600)
     for request in recap_requests(campaign):
@@ -258,5 +264,5 @@ def plan_for(
     if status == CampaignStatus.OPEN:
         return [j for j in jobs if j.kind not in PRE_OPEN and j.kind != "open"]
     if status == CampaignStatus.CLOSED:
-        return [j for j in jobs if j.kind in ("pay", "rain_end", "recap", "recap_request")]
+        return [j for j in jobs if j.kind in ("pay", "rain_end", "recap", "recap_request", "own")]
     return []
