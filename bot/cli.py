@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import signal
 import sys
@@ -56,11 +57,34 @@ async def _run(settings: Settings, transport_name: str) -> None:
     log.info("tuanbot stopped")
 
 
+class StartError(Exception):
+    """Start-up failed for a reason outside the config file (database down, port taken)."""
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import OperationalError
+
+    from bot.store.db import normalize_url
+
     settings = load_settings(Path(args.config) if args.config else None)
     if args.port is not None:
         settings = settings.model_copy(update={"web": settings.web.model_copy(update={"port": args.port})})
-    asyncio.run(_run(settings, args.transport or settings.transport))
+    try:
+        asyncio.run(_run(settings, args.transport or settings.transport))
+    except OperationalError as exc:
+        from sqlalchemy.engine import make_url
+
+        where = make_url(normalize_url(settings.database_url)).render_as_string(hide_password=True)
+        cause = str(exc.orig or exc).strip().splitlines()[0]
+        raise StartError(f"the database {where} cannot be reached: {cause}") from exc
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        web = settings.web
+        raise StartError(
+            f"port {web.port} on {web.host} is in use (another tuanbot?): stop it, or choose another "
+            "port with --port or web.port in config.yaml"
+        ) from exc
     return 0
 
 
@@ -177,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except ConfigError as exc:
         print(f"配置错误 / configuration error: {exc}", file=sys.stderr)
+        return 2
+    except StartError as exc:
+        print(f"启动失败 / cannot start: {exc}", file=sys.stderr)
         return 2
 
 

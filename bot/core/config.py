@@ -121,6 +121,17 @@ class Settings(_Strict):
     timeline: TimelineConfig = TimelineConfig()
     alerts: AlertsConfig = AlertsConfig()
 
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme.split("+", 1)[0] not in ("sqlite", "postgres", "postgresql"):
+            raise ValueError(
+                f"{value!r} is not a database URL tuanbot can use: write sqlite:///data/tuanbot.db "
+                "or postgresql://user@host:5432/dbname (SQLite and PostgreSQL only)"
+            )
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -167,15 +178,79 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
+def _duplicate_keys(node: yaml.Node | None, path: str = "") -> list[str]:
+    """Keys written twice in one mapping (YAML keeps the last silently): 'line N: field: ...'."""
+    found: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        first: dict[object, int] = {}
+        for key, value in node.value:
+            name = f"{path}.{key.value}" if path else str(key.value)
+            if key.value in first:
+                found.append(
+                    f"line {key.start_mark.line + 1}: {name}: written twice "
+                    f"(first on line {first[key.value]}); keep one"
+                )
+            else:
+                first[key.value] = key.start_mark.line + 1
+            found += _duplicate_keys(value, name)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found += _duplicate_keys(item, f"{path}.{i}")
+    return found
+
+
+def _cross_checks(settings: Settings) -> list[tuple[tuple[int | str, ...], str]]:
+    """Mistakes no single field shows: ids used twice, overrides for groups that do not exist."""
+    problems: list[tuple[tuple[int | str, ...], str]] = []
+
+    def unique(kind: str, ids: list[tuple[tuple[int | str, ...], str]]) -> None:
+        seen: set[str] = set()
+        for loc, value in ids:
+            if value in seen:
+                problems.append((loc, f"{kind} {value!r} is used twice; every {kind} must be different"))
+            seen.add(value)
+
+    unique(
+        "group id",
+        [(("groups", i, "id"), g.id) for i, g in enumerate(settings.groups)]
+        + [(("web", "demo_groups", i, "id"), g.id) for i, g in enumerate(settings.web.demo_groups)],
+    )
+    unique("leader id", [(("leaders", i, "id"), lead.id) for i, lead in enumerate(settings.leaders)])
+    for where, groups in (("groups",), settings.groups), (("web", "demo_groups"), settings.web.demo_groups):
+        for i, g in enumerate(groups):
+            unique("member id", [((*where, i, "members", j, "id"), m.id) for j, m in enumerate(g.members)])
+    known = {g.id for g in settings.groups} | {g.id for g in settings.web.demo_groups}
+    for group_id in settings.timeline.groups:
+        if group_id not in known:
+            problems.append(
+                (
+                    ("timeline", "groups", group_id),
+                    f"no group {group_id!r} under groups: (a group's timeline can be changed only for a "
+                    "group written out under groups)",
+                )
+            )
+    return problems
+
+
 def parse_settings(text: str, source: str = "config.yaml", env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ) if env is None else env
+    if not text.strip() or not any(line.split("#", 1)[0].strip() for line in text.splitlines()):
+        raise ConfigError(
+            f"{source}:line 1: the file is empty; start from the commented config.yaml "
+            "that comes with tuanbot"
+        )
     try:
         tree = yaml.compose(text)
-        data = yaml.safe_load(text) or {}
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "?"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{source}:{where}: not valid YAML: {problem}") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping of settings")
+        raise ConfigError(f"{source}:line 1: the top level must be a mapping of settings (name: value lines)")
+    if duplicates := _duplicate_keys(tree):
+        raise ConfigError("\n".join(f"{source}:{d}" for d in duplicates))
     if env.get("TUANBOT_DATABASE_URL"):
         data["database_url"] = env["TUANBOT_DATABASE_URL"]
     wechaty = dict(data.get("wechaty") or {})
@@ -184,23 +259,35 @@ def parse_settings(text: str, source: str = "config.yaml", env: dict[str, str] |
             wechaty[key] = env[f"WECHATY_PUPPET_SERVICE_{key.upper()}"]
     if wechaty:
         data["wechaty"] = wechaty
+
+    def located(loc: tuple[int | str, ...], message: str) -> str:
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        if loc == ("database_url",) and env.get("TUANBOT_DATABASE_URL"):
+            return f"TUANBOT_DATABASE_URL: {message}"
+        line = _line_of(tree, loc)
+        return f"{source}:{f'line {line}' if line else '?'}: {field}: {message}"
+
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            field = ".".join(str(p) for p in loc) or "(top level)"
-            line = _line_of(tree, loc)
-            where = f"line {line}" if line else "?"
-            problems.append(f"{source}:{where}: {field}: {err['msg']}")
-        raise ConfigError("invalid configuration\n" + "\n".join(problems)) from exc
+        problems = [located(tuple(err["loc"]), err["msg"]) for err in exc.errors()]
+        raise ConfigError("\n".join(problems)) from exc
+    if crossed := _cross_checks(settings):
+        raise ConfigError("\n".join(located(loc, message) for loc, message in crossed))
+    return settings
 
 
 def load_settings(path: Path | None = None) -> Settings:
     path = path or Path(os.environ.get("TUANBOT_CONFIG", DEFAULT_CONFIG))
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}:line {line}: not UTF-8 text (saved as GBK?); save the file as UTF-8 and start again"
+        ) from exc
     return parse_settings(text, source=str(path))
