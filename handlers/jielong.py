@@ -35,6 +35,7 @@ from bot.store.models import Campaign, CampaignStatus
 router = Router("jielong")
 
 _XML_START = re.compile(r"^\s*(?:[\w@.-]+:\s*\n)?\s*<")
+REQUESTS_SHOWN = 10  # lines listed to the leader per snapshot; the rest are counted
 _MARKERS = ("接龙", "接龍", "group note")
 _HEADER = re.compile(r"#\s*(?:接龙|接龍|group\s*note)", re.IGNORECASE)
 
@@ -111,7 +112,9 @@ def _request_reply(ctx: Ctx, result: SnapshotResult) -> Reply | None:
     if leader is None:
         return None
     requests = []
-    for p in result.pending:
+    # A pasted list of thousands of strangers is a summary with the first lines, not thousands.
+    shown, rest = result.pending[:REQUESTS_SHOWN], result.pending[REQUESTS_SHOWN:]
+    for p in shown:
         order = view_order(ctx.session, result.campaign.id, p.member_id) if p.member_id else None
         requests.append(
             {
@@ -127,6 +130,8 @@ def _request_reply(ctx: Ctx, result: SnapshotResult) -> Reply | None:
         "title": result.title or result.campaign.title,
         "reporter": ctx.message.sender_name,
         "requests": requests,
+        "total": len(result.pending),
+        "more": [p.id for p in rest],
     }
     return Reply("jielong/confirm_request", data, chat_id=leader, private=True)
 

@@ -92,3 +92,17 @@ async def test_a_failing_line_never_blocks_the_rest_or_later_snapshots(
     )
     assert book(opened)["李阿姨"] == {"苹果": 2}
     assert pending(opened) is not None
+
+
+async def test_a_pasted_list_of_strangers_sends_the_leader_a_summary(opened: Harness) -> None:
+    lines = [f"路人{i:03d} 苹果{i % 3 + 1}斤" for i in range(1, 301)]
+    out = await opened.say("李阿姨", jl(*lines))
+    [report] = [m for m in out if m.template == "jielong/confirm_request"]
+    assert report.chat_id == opened.member_id("王姐") and len(report.text) < 1800
+    assert "有300处要你确认" in report.text and "先列前10处" in report.text
+    numbers = [p.id for p in pending(opened)]
+    assert len(numbers) == 300 and f"还有290处没列出（编号#{numbers[10]}到#{numbers[-1]}）" in report.text
+    assert f"#{numbers[0]} 「路人001 苹果2斤」" in report.text and "路人011" not in report.text
+    # The numbers are the stored ones: the leader can confirm the last line for a member.
+    await opened.say("王姐", f"确认 {numbers[-1]} 张叔")
+    assert book(opened) == {"张叔": {"苹果": 1}}

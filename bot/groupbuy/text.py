@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
+# Full-width ASCII (！ to ～) to half-width; the ideographic space and the space WeChat puts
+# after an @mention to a plain space. One C-level translate: every message passes here.
+_FOLD = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0x2005: 0x20}
+
 
 def fold_width(text: str) -> str:
     """Full-width ASCII (ａ１＋，：) to half-width; CJK characters are kept as they are."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if 0xFF01 <= code <= 0xFF5E:
-            out.append(chr(code - 0xFEE0))
-        elif ch in "\u3000\u2005":  # ideographic space; the space WeChat puts after an @mention
-            out.append(" ")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return text.translate(_FOLD)

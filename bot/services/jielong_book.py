@@ -15,6 +15,7 @@ Functions take a session and return plain data; they never send anything themsel
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import unicodedata
@@ -43,6 +44,7 @@ from bot.services.campaigns import catalogue, items_of
 from bot.services.members import touch_members
 from bot.services.orderbook import OrderView, Outcome, Refusal, cancel_order, change_order, view_order
 from bot.services.redpackets import claim_coupons
+from bot.store.db import table
 from bot.store.models import (
     Campaign,
     CampaignGroup,
@@ -131,7 +133,9 @@ def attribution(s: Session, group_id: str, sender_id: str, sender_name: str) -> 
     if sender_name and (key := _nick(sender_name)):
         names.setdefault(key, set()).add(sender_id)
 
+    @functools.cache
     def attribute(nickname: str) -> str | None:
+        # Cached per snapshot: a pasted list of thousands asks for each name twice.
         ids = names.get(_nick(nickname)) if nickname else None
         if not ids:
             return None
@@ -184,7 +188,7 @@ class SnapshotResult:
     campaign: Campaign
     title: str
     changes: list[EntryChange] = field(default_factory=list)
-    pending: list[JielongPending] = field(default_factory=list)
+    pending: list[PendingLine] = field(default_factory=list)
     touched_items: list[int] = field(default_factory=list)
     # The campaign is not open (yet, or any more) and the snapshot wanted to change orders.
     blocked: bool = False
@@ -267,9 +271,8 @@ def apply_snapshot(
             continue
         result.changes.append(change)
         result.touched_items.extend(change.outcome.touched_items)
-    for action in actions:
-        if isinstance(action, NeedsConfirm):
-            result.pending.append(_pending(s, row, campaign, action, sender_id, now))
+    requests = [a for a in actions if isinstance(a, NeedsConfirm)]
+    result.pending = _pending(s, row, campaign, requests, sender_id, now)
     row.state = new_state.to_json()
     row.updated_at = now
     s.add(row)
@@ -298,25 +301,60 @@ def _forget(new_state: JielongState, state: JielongState, member_id: str) -> Non
         new_state.members[member_id] = previous
 
 
+@dataclass(frozen=True)
+class PendingLine:
+    """A line stored for the leader's decision; ``id`` is the number she confirms."""
+
+    id: int
+    kind: str
+    nickname: str
+    content: str | None
+    member_id: str | None
+
+
+_PENDING = table(JielongPending)
+_NEWEST_PENDING = select(_PENDING.c.id).order_by(_PENDING.c.id.desc())
+
+
 def _pending(
-    s: Session, row: JielongList, campaign: Campaign, request: NeedsConfirm, sender_id: str, now: datetime
-) -> JielongPending:
+    s: Session,
+    row: JielongList,
+    campaign: Campaign,
+    requests: list[NeedsConfirm],
+    sender_id: str,
+    now: datetime,
+) -> list[PendingLine]:
+    """Store the reports in one statement: a pasted list of thousands of strangers' lines is
+    one INSERT, not thousands of ORM objects. The list's row is locked, so the list's newest
+    ids are these, in order."""
     assert row.id is not None and campaign.id is not None
-    pending = JielongPending(
-        list_id=row.id,
-        group_id=row.group_id,
-        campaign_id=campaign.id,
-        kind=request.kind,
-        nickname=request.nickname[:100],
-        content=request.content,
-        member_id=request.member_id,
-        fingerprints=list(request.fingerprints),
-        reported_by=sender_id,
-        created_at=now,
-    )
-    s.add(pending)
-    s.flush()
-    return pending
+    if not requests:
+        return []
+    rows = [
+        {
+            "list_id": row.id,
+            "group_id": row.group_id,
+            "campaign_id": campaign.id,
+            "kind": r.kind,
+            "nickname": r.nickname[:100],
+            "content": r.content,
+            "member_id": r.member_id,
+            "fingerprints": list(r.fingerprints),
+            "reported_by": sender_id,
+            "status": PendingStatus.PENDING,
+            "created_at": now,
+            "decided_at": None,
+        }
+        for r in requests
+    ]
+    conn = s.connection()
+    conn.execute(_PENDING.insert(), rows)
+    newest = _NEWEST_PENDING.where(_PENDING.c.list_id == row.id).limit(len(rows))
+    ids = sorted(conn.execute(newest).scalars())
+    return [
+        PendingLine(i, r.kind, r.nickname[:100], r.content, r.member_id)
+        for i, r in zip(ids, requests, strict=True)
+    ]
 
 
 def _supersede(s: Session, row: JielongList, member_id: str, now: datetime) -> None:
