@@ -6,6 +6,7 @@ scheduling the same id again replaces the earlier one.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import heapq
 import itertools
@@ -18,18 +19,37 @@ log = logging.getLogger(__name__)
 
 
 class APSTimer:
-    """APScheduler 3.x's AsyncIOScheduler, used only as a timer."""
+    """APScheduler 3.x's AsyncIOScheduler, used only as a timer.
+
+    A due callback is started as its own task and the scheduler's job ends at once. APScheduler
+    skips a job whose previous run is still going ("maximum number of running instances
+    reached"): a wake-up set while the same job ran (the outbox pump scheduling its next paced
+    send, say) would be lost and its messages would wait for unrelated traffic. Callbacks here
+    are safe to overlap (the outbox pump takes its lock, timeline jobs are exactly-once).
+    """
 
     def __init__(self) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         # Late jobs still run: the runner decides whether a late job is still worth sending.
-        self._scheduler = AsyncIOScheduler(
-            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
-        )
+        self._scheduler = AsyncIOScheduler(job_defaults={"misfire_grace_time": None, "coalesce": True})
+        self._running: set[asyncio.Future[None]] = set()
 
     def call_at(self, job_id: str, when: datetime, func: Callback) -> None:
-        self._scheduler.add_job(func, "date", run_date=when, id=job_id, replace_existing=True)
+        self._scheduler.add_job(
+            self._start, "date", run_date=when, id=job_id, args=(job_id, func), replace_existing=True
+        )
+
+    async def _start(self, job_id: str, func: Callback) -> None:
+        task = asyncio.ensure_future(func())
+        task.set_name(f"timer:{job_id}")
+        self._running.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Future[None]) -> None:
+        self._running.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("timer job %s failed", task.get_name(), exc_info=task.exception())
 
     def cancel(self, job_id: str) -> None:
         from apscheduler.jobstores.base import JobLookupError
@@ -46,6 +66,8 @@ class APSTimer:
     def shutdown(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        for task in self._running:
+            task.cancel()
 
 
 class FakeTimer:
