@@ -35,6 +35,7 @@ from bot.core.render import make_environment, render
 from bot.core.routing import Route
 from bot.core.transport import NotStored, Transport
 from bot.services.members import (
+    group_led,
     level_of,
     mark_left,
     member_name,
@@ -168,8 +169,6 @@ class App:
         (one commit, one fsync) with a savepoint per message, so one bad message cannot
         spoil its neighbours.
         """
-        if message.sender_id == self.settings.bot_id:
-            return
         if (running := self._inflight.get(message.id)) is not None:
             # The same message again while the first copy is in the database (a page resending
             # after a reconnect): it is acknowledged when that copy is, not before.
@@ -180,7 +179,6 @@ class App:
         if message.is_group and message.kind == "text":
             # The chat-activity and active-member alerts.
             self.timeline.activity.record(message.chat_id, self.clock.now(), message.sender_id)
-            self._note_unconfigured(message)
         chat = self._chats.setdefault(message.chat_id, _ChatQueue())
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         chat.waiting.append((message, done))
@@ -248,7 +246,7 @@ class App:
 
     def _note_unconfigured(self, message: InboundMessage) -> None:
         """Tell the operator, once per group, how a new WeChat group is taken on."""
-        if self.settings.group(message.chat_id) is None and message.chat_id not in self._unconfigured:
+        if message.chat_id not in self._unconfigured:
             self._unconfigured.add(message.chat_id)
             log.info(
                 "group %r (%s) is not in config.yaml; its leader binds it by sending 绑定 there "
@@ -350,6 +348,12 @@ class App:
             env=self.env,
             cache=batch.cache,
         )
+        if group_id is not None and not group_led(s, batch.cache, group_id):
+            # No leader runs this group (not in config.yaml, never bound): nothing is answered
+            # there but a leader's 绑定; the operator hears of it once.
+            self._note_unconfigured(message)
+            if ctx.invocation is None or ctx.invocation.spec.key != "bind":
+                return
         for route in self.routes:
             if (route.scope == "group" and not message.is_group) or (
                 route.scope == "private" and message.is_group
@@ -375,6 +379,8 @@ class App:
 
     def _handle_event(self, s: Session, message: InboundMessage, batch: _Batch, handled: _Handled) -> None:
         """Joins and leaves: keep membership right, then let routes react (welcome)."""
+        if not group_led(s, batch.cache, message.chat_id):
+            return  # a group no leader runs: no record, no welcome
         now = self.clock.now()
         if message.kind == "leave":
             mark_left(s, message.chat_id, message.sender_id, now)

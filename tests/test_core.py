@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import pytest
 
 from bot.core.config import ConfigError, load_settings, parse_settings
+from bot.core.messages import InboundMessage
 from bot.core.normalize import normalize_text
 from bot.testing import Harness, build_harness, demo_settings
 from tests.conftest import START
@@ -118,3 +120,27 @@ def test_template_cache_that_cannot_write_never_fails_a_reply(tmp_path: Path) ->
         == "@李** 你在「周六水果团」还没有订单。下单直接发：商品x数量，例如 苹果x2"
     )
     assert not (tmp_path / "missing-dir").exists()
+
+
+async def test_a_group_not_in_the_config_gets_no_reply_and_one_log_line(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.app")
+    for n, text in enumerate(["帮助", "开团 周六水果团\n苹果 12.8元/斤", "苹果x2", "帮助"]):
+        await bot.transport.deliver(
+            InboundMessage(
+                id=f"stranger-{n}",
+                chat_id="99999@chatroom",
+                sender_id="wxid_stranger",
+                sender_name="路人",
+                text=text,
+                chat_name="别的群",
+            )
+        )
+    join = InboundMessage(
+        id="j", chat_id="99999@chatroom", sender_id="wxid_new", sender_name="新人", kind="join"
+    )
+    await bot.transport.deliver(join)
+    assert bot.new() == []
+    lines = [r.getMessage() for r in caplog.records if "not in config.yaml" in r.getMessage()]
+    assert len(lines) == 1 and "99999@chatroom" in lines[0] and "wxid_stranger" in lines[0]

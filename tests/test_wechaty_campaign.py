@@ -10,7 +10,6 @@ import pytest
 from gateway_fixture import (
     ALICE,
     BOB,
-    BOT_ID,
     BOT_NAME,
     LEADER,
     ROOM,
@@ -58,7 +57,6 @@ class Running:
 async def running(gateway: Gateway, tmp_path: Path) -> AsyncIterator[Running]:
     settings = Settings.model_validate(
         {
-            "bot_id": BOT_ID,
             "bot_name": BOT_NAME,
             "database_url": f"sqlite:///{tmp_path / 'tuanbot.db'}",
             "groups": [{"id": ROOM, "name": "幸福里1群", "leader": LEADER}],

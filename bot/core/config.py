@@ -103,7 +103,6 @@ class OrdersConfig(_Strict):
 
 class Settings(_Strict):
     bot_name: str = "团长助手"
-    bot_id: str = "tuanbot"
     timezone: str = "Asia/Shanghai"
     database_url: str = "sqlite:///data/tuanbot.db"
     transport: Literal["webchat", "wechaty"] = "webchat"

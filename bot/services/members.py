@@ -164,6 +164,12 @@ def level_of(s: Session, cache: BatchCache, group_id: str | None, member_id: str
     return levels.get(member_id, Level.MEMBER)
 
 
+def group_led(s: Session, cache: BatchCache, group_id: str) -> bool:
+    """Whether a leader runs the group (config.yaml or 绑定); read once per batch."""
+    levels = cache.get(("levels", group_id), lambda: group_levels(s, group_id))
+    return Level.LEADER in levels.values()
+
+
 def managed_groups(ctx: Ctx, level: Level = Level.ADMIN) -> list[str]:
     """The group the message is in; in a private chat, the groups the sender runs at ``level``."""
     if ctx.group_id is not None:
