@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -16,9 +17,13 @@ from typing import Any
 
 import pytest
 
+from bot.core.messages import InboundMessage
+
 GATEWAY_DIR = Path(__file__).parent / "gateway"
 FIXTURE = GATEWAY_DIR / "fixture.json"
-TOKEN = "tuanbot-test-token"
+# The prefix before the last "_" is the TLS server name: "insecure" is the name on the certificate
+# puppet-service gateways serve by default.
+TOKEN = "insecure_tuanbot-test-token"
 BOT_ID = "wxid_tuanbot"
 BOT_NAME = "团长助手"
 ROOM = "room1@chatroom"
@@ -41,10 +46,32 @@ def free_port() -> int:
 
 
 class Gateway:
-    """One mock gateway process on a fixed gRPC port, so it can be killed and started again."""
+    """One mock gateway process on a fixed gRPC port, so it can be killed and started again.
 
-    def __init__(self, token: str = TOKEN) -> None:
+    ``tls``: serve TLS (the puppet-service default; with ``cert``/``key`` files, that certificate
+    instead of the built-in one). ``login``: the account that logs in (the leader's id: own-account
+    mode); ``wait_for_scan``: nobody logs in until ``scan`` and ``login`` are called.
+    """
+
+    def __init__(
+        self,
+        token: str = TOKEN,
+        *,
+        tls: bool = False,
+        cert: Path | None = None,
+        key: Path | None = None,
+        login: str | None = None,
+        wait_for_scan: bool = False,
+    ) -> None:
         self.token = token
+        self.tls = tls
+        self.options = ["--tls"] if tls else []
+        if cert is not None and key is not None:
+            self.options += ["--tls-cert", str(cert), "--tls-key", str(key)]
+        if login is not None:
+            self.options += ["--login", login]
+        if wait_for_scan:
+            self.options.append("--no-login")
         self.port = free_port()
         self.control_port = 0
         self.proc: subprocess.Popen[bytes] | None = None
@@ -64,6 +91,7 @@ class Gateway:
                 self.token,
                 "--fixture",
                 str(FIXTURE),
+                *self.options,
             ],
             cwd=GATEWAY_DIR,
             stdout=subprocess.PIPE,
@@ -79,9 +107,19 @@ class Gateway:
 
     def kill(self) -> None:
         if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)  # a frozen process dies only once it runs
             self.proc.kill()
             self.proc.wait(timeout=10)
             self.proc = None
+
+    def freeze(self) -> None:
+        """Stop the process (SIGSTOP): its sockets stay open but nothing answers."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
@@ -98,6 +136,24 @@ class Gateway:
 
     def image(self, sender: str, to: str = ROOM) -> str:
         return str(self._call("POST", "/image", {"from": sender, "to": to})["id"])
+
+    def message(self, sender: str, kind: int, text: str, to: str = ROOM) -> str:
+        """A message of any wechaty-puppet MessageType (0 Unknown, 1 Attachment, 10 GroupNote ...)."""
+        body = {"from": sender, "to": to, "type": kind, "text": text}
+        return str(self._call("POST", "/message", body)["id"])
+
+    def scan(self, qrcode: str, status: int = 2) -> None:
+        self._call("POST", "/scan", {"qrcode": qrcode, "status": status})
+
+    def login(self) -> None:
+        self._call("POST", "/login", {})
+
+    def logout(self) -> None:
+        self._call("POST", "/logout", {})
+
+    def sends(self, *, hang: bool = False, delay_ms: int = 0) -> None:
+        """hang: sends never finish (and never happen); delay_ms: each send takes that long."""
+        self._call("POST", "/sends", {"hang": hang, "delayMs": delay_ms})
 
     def redeliver(self, message_id: str) -> None:
         self._call("POST", "/redeliver", {"id": message_id})
@@ -127,3 +183,21 @@ async def eventually(check: Callable[[], bool | Awaitable[bool]], deadline: floa
         if time.monotonic() > end:
             raise AssertionError(f"condition not met within {deadline}s")
         await asyncio.sleep(0.02)
+
+
+class Inbox:
+    """A transport's sink that keeps what arrives."""
+
+    def __init__(self) -> None:
+        self.messages: list[InboundMessage] = []
+
+    async def __call__(self, message: InboundMessage) -> None:
+        self.messages.append(message)
+
+    def by_id(self, message_id: str) -> list[InboundMessage]:
+        return [m for m in self.messages if m.id == message_id]
+
+
+def without_ids(sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The gateway's record of sends, without the message ids it made."""
+    return [{k: v for k, v in s.items() if k != "id"} for s in sent]

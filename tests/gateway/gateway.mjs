@@ -1,15 +1,29 @@
 // A Wechaty puppet-service gateway backed by PuppetMock, for tuanbot's transport tests.
 //
 // Usage: node gateway.mjs --port 0 --token T --fixture fixture.json [--control-port 0]
+//        [--tls [--tls-cert F --tls-key F]] [--login CONTACT_ID | --no-login]
+// --tls serves TLS as puppet-service does by default (its built-in "insecure" certificate signed by
+// the Wechaty root CA, or the given certificate); without it the gateway speaks plain HTTP/2.
+// --login picks the account that logs in (default: fixture.bot; the leader's id = own-account
+// mode); --no-login waits for POST /scan and /login, as a puppet waiting for its QR code does.
 // Prints one JSON line {"ready":true,"grpcPort":N,"controlPort":M} on stdout once both listen.
 // The control API (HTTP, 127.0.0.1 only) lets a test act as the WeChat side:
 //   POST /say    {from, to, text, mentions?}  -> {id}   (to: a room id, or a contact id for private)
 //   POST /image  {from, to}                   -> {id}   (a non-text message)
+//   POST /message {from, to, type, text}      -> {id}   (any wechaty-puppet MessageType: 0 Unknown,
+//                                                         1 Attachment, 10 GroupNote, ...)
 //   POST /redeliver {id}                      -> {}     (emit the same message event again)
 //   POST /join   {room, contacts, inviter}    -> {}
 //   POST /leave  {room, contacts, remover}    -> {}
 //   POST /error  {message}                    -> {}     (an error event on the puppet)
-//   GET  /sent                                -> [{to, text, mentions, kind, name}]
+//   POST /scan   {qrcode, status?}            -> {}     (a login QR code; status 2 = waiting)
+//   POST /login  {}                           -> {}     (the account logs in: scanned and confirmed)
+//   POST /logout {}                           -> {}
+//   POST /sends  {hang?, delayMs?}            -> {}     (hang: sends never finish and are not
+//                                                         recorded; delayMs: each send takes that long)
+//   GET  /sent                                -> [{to, text, mentions, kind, name, id}]
+// Sends answer with the id of the message they made, as real puppets do; that message comes back
+// on the event stream like every message the account sends.
 import fs from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
@@ -24,6 +38,11 @@ const { values: args } = parseArgs({
     token: { type: 'string', default: process.env.GATEWAY_TOKEN ?? '' },
     fixture: { type: 'string', default: process.env.GATEWAY_FIXTURE ?? '' },
     'control-port': { type: 'string', default: '0' },
+    tls: { type: 'boolean', default: false },
+    'tls-cert': { type: 'string', default: '' },
+    'tls-key': { type: 'string', default: '' },
+    login: { type: 'string', default: '' },
+    'no-login': { type: 'boolean', default: false },
   },
 })
 if (!args.token || !args.fixture) {
@@ -33,17 +52,29 @@ if (!args.token || !args.fixture) {
 const fixture = JSON.parse(fs.readFileSync(args.fixture, 'utf8'))
 const aliases = new Map() // `${roomId} ${contactId}` -> room alias
 const sent = []
+const sends = { hang: false, delayMs: 0 }
 
-// PuppetMock drops mention ids and room aliases; record and serve them here.
+// PuppetMock drops mention ids and room aliases and answers sends without an id; record and
+// serve them here.
 class RecordingPuppet extends PuppetMock {
   async messageSendText (conversationId, text, mentionIdList = []) {
-    sent.push({ to: conversationId, text, mentions: [...mentionIdList], kind: 'text', name: null })
-    return super.messageSendText(conversationId, text)
+    await sendsAllowed()
+    const id = await this.sendAndFindId(() => super.messageSendText(conversationId, text))
+    sent.push({ to: conversationId, text, mentions: [...mentionIdList], kind: 'text', name: null, id })
+    return id
   }
 
   async messageSendFile (conversationId, fileBox) {
-    sent.push({ to: conversationId, text: '', mentions: [], kind: 'file', name: fileBox.name })
-    return super.messageSendFile(conversationId, fileBox)
+    await sendsAllowed()
+    const id = await this.sendAndFindId(() => super.messageSendFile(conversationId, fileBox))
+    sent.push({ to: conversationId, text: '', mentions: [], kind: 'file', name: fileBox.name, id })
+    return id
+  }
+
+  async sendAndFindId (send) {
+    const before = new Set(mocker.cacheMessagePayload.keys())
+    await send()
+    return [...mocker.cacheMessagePayload.keys()].find((id) => !before.has(id))
   }
 
   async roomMemberRawPayload (roomId, contactId) {
@@ -52,16 +83,22 @@ class RecordingPuppet extends PuppetMock {
   }
 }
 
+async function sendsAllowed () {
+  if (sends.hang) await new Promise(() => {}) // never settles: the client must time out
+  if (sends.delayMs) await new Promise((resolve) => setTimeout(resolve, sends.delayMs))
+}
+
 const mocker = new mock.Mocker()
-const bot = mocker.createContact({ id: fixture.bot.id, name: fixture.bot.name })
+const botContact = mocker.createContact({ id: fixture.bot.id, name: fixture.bot.name })
 for (const c of fixture.contacts) mocker.createContact({ id: c.id, name: c.name })
+const bot = args.login ? mocker.ContactMock.load(args.login) : botContact
 for (const r of fixture.rooms) {
-  mocker.createRoom({ id: r.id, topic: r.topic, memberIdList: [bot.id, ...r.members] })
+  mocker.createRoom({ id: r.id, topic: r.topic, memberIdList: [...new Set([bot.id, ...r.members])] })
   for (const [contactId, alias] of Object.entries(r.aliases ?? {})) aliases.set(`${r.id} ${contactId}`, alias)
 }
-// Every (re)start of the puppet (a client connecting restarts it) logs the bot in again.
+// The account logs in whenever the puppet starts (a gateway restart starts it anew).
 mocker.use((m) => {
-  m.login(bot)
+  if (!args['no-login']) m.login(bot)
   return () => {}
 })
 const puppet = new RecordingPuppet({ mocker })
@@ -82,7 +119,13 @@ const server = new PuppetServer({
   endpoint: `0.0.0.0:${grpcPort}`,
   puppet,
   token: args.token,
-  tls: { disable: true },
+  tls: args.tls
+    ? {
+        disable: false,
+        ...(args['tls-cert'] ? { serverCert: fs.readFileSync(args['tls-cert'], 'utf8') } : {}),
+        ...(args['tls-key'] ? { serverKey: fs.readFileSync(args['tls-key'], 'utf8') } : {}),
+      }
+    : { disable: true },
 })
 await server.start()
 
@@ -105,19 +148,8 @@ const routes = {
     from.say(b.text, mentions).to(conversation(b.to))
     return { id: lastMessageId(b.from) }
   },
-  'POST /image': (b) => {
-    const id = `img-${Date.now()}-${Math.random().toString(36).slice(2)}`
-    const room = mocker.cacheRoomPayload.has(b.to)
-    mocker.MessageMock.create({
-      id,
-      talkerId: b.from,
-      timestamp: Date.now(),
-      type: 6, // wechaty-puppet MessageType.Image
-      ...(room ? { roomId: b.to, mentionIdList: [] } : { listenerId: b.to }),
-    })
-    puppet.emit('message', { messageId: id })
-    return { id }
-  },
+  'POST /image': (b) => emitMessage(b.from, b.to, 6, undefined), // wechaty-puppet MessageType.Image
+  'POST /message': (b) => emitMessage(b.from, b.to, b.type, b.text),
   'POST /redeliver': (b) => {
     puppet.emit('message', { messageId: b.id })
     return {}
@@ -136,7 +168,38 @@ const routes = {
     puppet.emit('error', { gerror: b.message ?? 'mock error' })
     return {}
   },
+  'POST /scan': (b) => {
+    mocker.scan(b.qrcode, b.status ?? 2)
+    return {}
+  },
+  'POST /login': () => {
+    mocker.login(bot)
+    return {}
+  },
+  'POST /logout': () => {
+    puppet.logout('logged out on the phone')
+    return {}
+  },
+  'POST /sends': (b) => {
+    Object.assign(sends, { hang: !!b.hang, delayMs: b.delayMs ?? 0 })
+    return {}
+  },
   'GET /sent': () => sent,
+}
+
+function emitMessage (from, to, type, text) {
+  const id = `msg-${Date.now()}-${Math.random().toString(36).slice(2)}`
+  const room = mocker.cacheRoomPayload.has(to)
+  mocker.MessageMock.create({
+    id,
+    talkerId: from,
+    timestamp: Date.now(),
+    type,
+    ...(text === undefined ? {} : { text }),
+    ...(room ? { roomId: to, mentionIdList: [] } : { listenerId: to }),
+  })
+  puppet.emit('message', { messageId: id })
+  return { id }
 }
 
 const control = http.createServer((req, res) => {
