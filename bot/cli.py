@@ -15,21 +15,34 @@ from bot.core.config import ConfigError, Settings, load_settings
 log = logging.getLogger("tuanbot")
 
 
+def _gateway_options(settings: Settings):  # type: ignore[no-untyped-def]
+    """The gateway settings from config.yaml and the environment; a ConfigError if they cannot work."""
+    from bot.transports.puppet_client import GatewayConfigError, GatewayOptions
+
+    conf = settings.wechaty
+    ca = conf.tls_ca_cert
+    if ca and "-----BEGIN" not in ca:
+        try:
+            ca = Path(ca).expanduser().read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"wechaty.tls_ca_cert: cannot read the CA certificate {ca}: {exc}") from exc
+    try:
+        return GatewayOptions(
+            endpoint=conf.endpoint or "",
+            token=conf.token or "",
+            tls=conf.tls,
+            ca_cert=ca,
+            server_name=conf.tls_server_name,
+        )
+    except GatewayConfigError as exc:
+        raise ConfigError(f"wechaty: {exc}") from exc
+
+
 def _transport(settings: Settings, name: str, engine: object, clock: object):  # type: ignore[no-untyped-def]
     if name == "wechaty":
         from bot.transports.wechaty import WechatyTransport
 
-        if not settings.wechaty.endpoint or not settings.wechaty.token:
-            raise ConfigError(
-                "wechaty transport needs an endpoint and a token: set WECHATY_PUPPET_SERVICE_ENDPOINT and "
-                "WECHATY_PUPPET_SERVICE_TOKEN (or wechaty.endpoint / wechaty.token in config.yaml)"
-            )
-        return WechatyTransport(
-            endpoint=settings.wechaty.endpoint,
-            token=settings.wechaty.token,
-            bot_names=(settings.bot_name,),
-            clock=clock,
-        )
+        return WechatyTransport(_gateway_options(settings), bot_names=(settings.bot_name,), clock=clock)
     from bot.web_api import webchat_for
 
     return webchat_for(settings, clock, engine, media_dir=Path("data/media"))  # type: ignore[arg-type]
@@ -48,12 +61,24 @@ async def _run(settings: Settings, transport_name: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with app:
-        where = getattr(transport, "url", None)
-        log.info("tuanbot is running on %s%s", transport.name, f" at {where}" if where else "")
-        if where:
-            print(f"团长助手已启动 / tuanbot is running: {where}", flush=True)
-        await stop.wait()
+    login_page = None
+    if transport_name == "wechaty":
+        # The scan QR code, in this terminal and on a local page, before the first connection.
+        from bot.transports.wechaty_login import LoginPage, print_login_prompts
+
+        login_page = LoginPage(transport, host=settings.web.host, port=settings.web.port)
+        await login_page.start()
+        print_login_prompts(transport, login_page.url, sys.stdout)
+    try:
+        async with app:
+            where = getattr(transport, "url", None) or (login_page.url if login_page else None)
+            log.info("tuanbot is running on %s%s", transport.name, f" at {where}" if where else "")
+            if where:
+                print(f"团长助手已启动 / tuanbot is running: {where}", flush=True)
+            await stop.wait()
+    finally:
+        if login_page is not None:
+            await login_page.stop()
     log.info("tuanbot stopped")
 
 

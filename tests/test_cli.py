@@ -101,3 +101,46 @@ def test_export_xlsx_and_bad_arguments(replayed: tuple[list[dict], Path], tmp_pa
     )
     assert tuanbot("export", "--db", str(db), "--campaign", "99", "--format", "csv").returncode == 2
     assert tuanbot("export", "--db", str(tmp_path / "none.db"), "--format", "csv").returncode == 2
+
+
+def test_wechaty_settings_from_the_official_environment_variables() -> None:
+    from bot.core.config import parse_settings
+
+    ca = "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----"  # one line, as env vars hold it
+    env = {
+        "WECHATY_PUPPET_SERVICE_ENDPOINT": "gw.example:8788",
+        "WECHATY_PUPPET_SERVICE_TOKEN": "puppet_padlocal_1234",
+        "WECHATY_PUPPET_SERVICE_TLS_CA_CERT": ca,
+        "WECHATY_PUPPET_SERVICE_TLS_SERVER_NAME": "gw.example",
+    }
+    conf = parse_settings("transport: wechaty\n", env=env).wechaty
+    assert (conf.endpoint, conf.token, conf.tls, conf.tls_server_name) == (
+        "gw.example:8788",
+        "puppet_padlocal_1234",
+        True,
+        "gw.example",
+    )
+    assert conf.tls_ca_cert == "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
+    plain = parse_settings(
+        "transport: wechaty\n", env={"WECHATY_PUPPET_SERVICE_NO_TLS_INSECURE_CLIENT": "true"}
+    )
+    assert plain.wechaty.tls is False
+
+
+@pytest.mark.parametrize(
+    ("wechaty", "said"),
+    [
+        ("{endpoint: 127.0.0.1:8788, token: tuanbot-token}", "'insecure_<token>'"),
+        ("{endpoint: 127.0.0.1, token: insecure_x}", "host:port"),
+        ("{endpoint: 127.0.0.1:8788}", "WECHATY_PUPPET_SERVICE_TOKEN"),
+        ("{endpoint: 127.0.0.1:8788, token: insecure_x, tls_ca_cert: /nonexistent/ca.pem}", "tls_ca_cert"),
+    ],
+)
+def test_wechaty_settings_that_cannot_work_stop_the_start_with_one_line(
+    tmp_path: Path, wechaty: str, said: str
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"database_url: sqlite:///{tmp_path / 'x.db'}\nwechaty: {wechaty}\n", encoding="utf-8")
+    run = tuanbot("--config", str(config), "run", "--transport", "wechaty")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert said in run.stderr and run.stderr.startswith("配置错误 / configuration error: wechaty")

@@ -87,6 +87,12 @@ class WebConfig(_Strict):
 class WechatyConfig(_Strict):
     endpoint: str | None = None
     token: str | None = None
+    # TLS as the official Wechaty clients do it; false for a self-hosted gateway without TLS.
+    tls: bool = True
+    # The CA of the gateway's certificate (PEM text or a file), default the Wechaty root CA;
+    # the name on it, default the token's prefix before its last "_".
+    tls_ca_cert: str | None = None
+    tls_server_name: str | None = None
 
 
 class PacingConfig(_Strict):
@@ -231,6 +237,14 @@ def _cross_checks(settings: Settings) -> list[tuple[tuple[int | str, ...], str]]
     return problems
 
 
+_WECHATY_ENV = {
+    "endpoint": "WECHATY_PUPPET_SERVICE_ENDPOINT",
+    "token": "WECHATY_PUPPET_SERVICE_TOKEN",
+    "tls_ca_cert": "WECHATY_PUPPET_SERVICE_TLS_CA_CERT",
+    "tls_server_name": "WECHATY_PUPPET_SERVICE_TLS_SERVER_NAME",
+}
+
+
 def parse_settings(text: str, source: str = "config.yaml", env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ) if env is None else env
     if not text.strip() or not any(line.split("#", 1)[0].strip() for line in text.splitlines()):
@@ -253,9 +267,12 @@ def parse_settings(text: str, source: str = "config.yaml", env: dict[str, str] |
     if env.get("TUANBOT_DATABASE_URL"):
         data["database_url"] = env["TUANBOT_DATABASE_URL"]
     wechaty = dict(data.get("wechaty") or {})
-    for key in ("endpoint", "token"):
-        if env.get(f"WECHATY_PUPPET_SERVICE_{key.upper()}"):
-            wechaty[key] = env[f"WECHATY_PUPPET_SERVICE_{key.upper()}"]
+    # The official clients' environment variables (PEM in one line with \n, as they take it).
+    for key, var in _WECHATY_ENV.items():
+        if env.get(var):
+            wechaty[key] = env[var].replace("\\n", "\n")
+    if env.get("WECHATY_PUPPET_SERVICE_NO_TLS_INSECURE_CLIENT", "").lower() == "true":
+        wechaty["tls"] = False
     if wechaty:
         data["wechaty"] = wechaty
 

@@ -1,134 +1,158 @@
-"""Real WeChat through a Wechaty puppet gateway (the puppet-service gRPC protocol).
+"""Real WeChat through a Wechaty puppet-service gateway (``bot.transports.puppet_client``).
 
-The gRPC client comes from the optional ``wechat`` extra (``wechaty-puppet-service``) and is
-imported only when a transport is constructed, so the rest of the bot runs without it.
-
-What the client gets wrong and how this module works around it:
-- its event listener turns an error event (``{"gerror": ...}`` without ``data``) into an
-  exception that silently ends the event stream; we replace the listener with one that
-  handles every event on its own and never lets one bad event end the stream;
-- it logs the token and may look the endpoint up online; we build the channel ourselves;
-- its ``stop()`` does not end the task running ``start()``; we cancel and await that task.
+- **Own account or a second one.** Whatever the logged-in account types counts as that account
+  speaking: when the bot runs on the leader's own WeChat, her 开团 and 截团 typed on the phone are
+  the leader's commands. The bot's own sends come back as events too; they are recognised
+  exactly (the id each send returned, else the chat and text of a send made in the last
+  minutes) and dropped. What she types in a private chat with someone else is hers, not the
+  bot's; her private chat with the bot is WeChat's 文件传输助手 (``filehelper``), where private
+  replies to her go.
+- **接龙** in every form a puppet delivers it: a GroupNote whose text is the list, an app
+  message (or a message of unknown type) carrying WeChat's XML with ``<type>53</type>``. Such a
+  message is marked ``InboundMessage.jielong`` (the raw payload); a text message never is.
+- **Login**: the scan QR code, login, logout and logging in again are kept in ``login`` (for the
+  terminal and the local page) and logged at INFO, one line each.
+- **Watchdog**: the gateway is pinged every ``Watchdog.interval`` seconds; no answer within
+  ``Watchdog.timeout`` and it is taken for frozen (logged once), the connection is dropped and
+  made again. Every call has a timeout, and a message is handed to the app in its own task, so a
+  hung send never stops the reading of new messages.
+- A failure to connect gives one log line naming the cause and the fix (unreachable, wrong
+  token, TLS on one side only, an untrusted certificate, a frozen gateway) and is retried with
+  backoff; the same failure again is not logged again. The token never appears in a log line.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+import ssl
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from bot.core.clock import Clock
 from bot.core.messages import InboundKind, InboundMessage, OutboundMessage
 from bot.core.normalize import normalize_text
 from bot.core.transport import Sink, TransportUnavailable
+from bot.transports.puppet_client import (
+    ENV_CA,
+    ENV_SERVER_NAME,
+    ENV_TLS_OFF,
+    GatewayOptions,
+    MessagePayload,
+    PuppetClient,
+    event_payload,
+    file_box_json,
+    host_port,
+    require_client,
+)
 
 log = logging.getLogger(__name__)
 
-# EventType wire values from wechaty-grpc's puppet/event.proto (stable across versions).
+# EventType wire values (wechaty-grpc puppet/event.proto, stable across versions).
+EVENT_HEARTBEAT = 1
 EVENT_MESSAGE = 2
+EVENT_DONG = 3
 EVENT_ERROR = 16
 EVENT_ROOM_JOIN = 19
 EVENT_ROOM_LEAVE = 20
 EVENT_ROOM_TOPIC = 21
+EVENT_SCAN = 22
 EVENT_LOGIN = 25
 EVENT_LOGOUT = 26
 EVENT_DIRTY = 27
 
-SEEN_LIMIT = 4096  # message ids remembered for dropping duplicates
-CONNECT_TIMEOUT = 30.0  # seconds for the gateway to stop and start its puppet
+# wechaty-puppet's MessageType, which gateways put on the wire as it is.
+TYPE_TEXT = 7
+TYPE_GROUP_NOTE = 10
 
-EventHandler = Callable[[int, str], Awaitable[None]]
+# ScanStatus of a scan event.
+SCAN_WAITING, SCAN_SCANNED, SCAN_CONFIRMED = 2, 3, 4
+
+FILEHELPER = "filehelper"  # WeChat's 文件传输助手: the account's chat with itself
+SEEN_LIMIT = 4096  # message ids remembered for dropping duplicates
+ECHO_WINDOW = 600.0  # seconds a send's echo is expected by its chat and text
+FIRST_EVENT_WAIT = 5.0  # gateways greet a new event stream with a heartbeat; some do not
+
+
+@dataclass(frozen=True)
+class Watchdog:
+    """How a gateway that stopped answering is found: detected within interval + timeout."""
+
+    interval: float = 15.0  # ping the gateway this often
+    timeout: float = 10.0  # no answer within this: it is frozen
+    connect_timeout: float = 30.0  # opening the stream and starting the remote puppet
+
+
+LoginStatus = Literal["connecting", "scan", "scanned", "logged_in", "logged_out"]
+
+
+@dataclass(frozen=True)
+class LoginState:
+    """What the leader needs to see to get the account logged in."""
+
+    status: LoginStatus = "connecting"
+    qrcode: str | None = None  # the text to show as a QR code while status is "scan"
+    user_id: str | None = None
+    user_name: str | None = None
+    problem: str | None = None  # the last reason the gateway could not be reached
 
 
 class WechatySendRejected(RuntimeError):
     """The gateway is up but refused this one message (not a connectivity problem)."""
 
 
-def _load_client() -> tuple[type, Any]:
-    """Import the optional gRPC client and build our guarded subclass of it."""
-    try:
-        from grpclib.client import Channel
-        from wechaty_grpc.wechaty import PuppetStub
-        from wechaty_puppet import FileBox, Puppet, PuppetOptions
-        from wechaty_puppet_service import PuppetService
-        from wechaty_puppet_service.utils import extract_host_and_port
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise RuntimeError(
-            "the wechaty transport needs the optional 'wechat' extra: pip install 'tuanbot[wechat]'"
-        ) from exc
-
-    class GuardedPuppetService(PuppetService):  # type: ignore[misc,valid-type]
-        """PuppetService with a per-event guarded listener and no token in its logs."""
-
-        def __init__(self, endpoint: str, token: str, on_event: EventHandler) -> None:
-            # Skip PuppetService.__init__: it reads env vars and logs the token.
-            Puppet.__init__(self, PuppetOptions(end_point=endpoint, token=token), "puppet_service")
-            self.channel = None
-            self._puppet_stub = None
-            self.login_user_id = None
-            self._on_event = on_event
-            self.streaming = False  # True once the event stream is open
-
-        def _init_puppet(self) -> None:
-            # No online endpoint lookup and no blocking telnet ping: connect directly.
-            host, port = extract_host_and_port(self.options.end_point)
-            self.channel = Channel(host=host, port=port)
-            # The puppet-service gateway reads the token from the HTTP/2 :authority.
-            self.channel._authority = self.options.token
-            self._puppet_stub = PuppetStub(self.channel)
-
-        async def start(self) -> None:
-            self._init_puppet()
-            async with asyncio.timeout(CONNECT_TIMEOUT):
-                # The client's handshake (restart the remote puppet), but without its
-                # try/finally: an RPC awaited in a finally swallows a cancellation.
-                await self.puppet_stub.stop()
-                await self.puppet_stub.start()
-            await self._listen_for_event()
-
-        async def _listen_for_event(self) -> None:
-            async for response in self.puppet_stub.event():
-                self.streaming = True
-                if response is not None:
-                    await self._on_event(int(response.type), response.payload)
-
-        def close(self) -> None:
-            if self.channel is not None:
-                self.channel.close()
-                self.channel = None
-            self._puppet_stub = None
-
-    return GuardedPuppetService, FileBox
+class GatewaySilent(TimeoutError):
+    """The gateway stopped answering pings."""
 
 
-def _failure_kind(exc: BaseException, streaming: bool) -> tuple[str, str]:
-    """Classify a connection failure: (kind, explanation) for one clear log line."""
-    from grpclib.const import Status
-    from grpclib.exceptions import GRPCError
-
-    if streaming:
-        return "dropped", f"the event stream dropped ({type(exc).__name__}: {exc})"
-    if isinstance(exc, GRPCError) and exc.status in (Status.UNAUTHENTICATED, Status.PERMISSION_DENIED):
-        return "token", "the gateway rejected the token (check WECHATY_PUPPET_SERVICE_TOKEN)"
-    if isinstance(exc, OSError | TimeoutError):
-        return "unreachable", f"the gateway is unreachable ({type(exc).__name__}: {exc})"
-    return "error", f"the gateway failed ({type(exc).__name__}: {exc})"
+class _SessionBroken(Exception):
+    """A call inside event handling failed for connectivity: make the connection again."""
 
 
-def _is_connectivity_error(exc: BaseException) -> bool:
-    from grpclib.const import Status
-    from grpclib.exceptions import GRPCError, StreamTerminatedError
+@dataclass
+class _Sent:
+    conversation: str
+    text: str
+    at: float
+    id: str | None = None
 
-    if isinstance(exc, GRPCError):
-        if exc.status in (Status.UNAVAILABLE, Status.UNAUTHENTICATED, Status.DEADLINE_EXCEEDED):
-            return True
-        # PuppetMock and real puppets answer a logged-out account with a plain error.
-        return "logged in" in (exc.message or "") or "login" in (exc.message or "").lower()
-    return isinstance(exc, OSError | TimeoutError | StreamTerminatedError | ConnectionError)
+
+class _Echoes:
+    """The account's own sends, to recognise them when the gateway sends them back."""
+
+    def __init__(self, limit: int = 2048) -> None:
+        self._recent: deque[_Sent] = deque(maxlen=limit)
+
+    def expect(self, conversation: str, text: str) -> _Sent:
+        sent = _Sent(conversation, text, time.monotonic())
+        self._recent.append(sent)
+        return sent
+
+    def is_echo(self, payload: MessagePayload) -> bool:
+        # By id where the gateway answered the send with one; by chat and text while the send is
+        # still under way (its echo may come first) or where a puppet gives no id.
+        horizon = time.monotonic() - ECHO_WINDOW
+        conversation = payload.room_id or payload.listener_id
+        for sent in self._recent:
+            if sent.id == payload.id or (
+                sent.at > horizon and sent.conversation == conversation and sent.text == payload.text
+            ):
+                self._recent.remove(sent)
+                return True
+        return False
+
+
+def is_structured_jielong(payload: MessagePayload) -> bool:
+    """A 接龙 as WeChat itself delivers it (never a text message, which anyone can type)."""
+    if payload.type == TYPE_TEXT or not payload.text.strip():
+        return False
+    return payload.type == TYPE_GROUP_NOTE or (
+        "<appmsg" in payload.text and "<type>53</type>" in payload.text
+    )
 
 
 def _timestamp(value: int, clock: Clock) -> datetime:
@@ -139,44 +163,65 @@ def _timestamp(value: int, clock: Clock) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+def _is_connectivity_error(exc: BaseException) -> bool:
+    from grpclib.const import Status
+    from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
+
+    if isinstance(exc, GRPCError):
+        if exc.status in (
+            Status.UNAVAILABLE,
+            Status.UNAUTHENTICATED,
+            Status.DEADLINE_EXCEEDED,
+            Status.CANCELLED,
+        ):
+            return True
+        # PuppetMock and real puppets answer a logged-out account with a plain error.
+        return "login" in (exc.message or "").lower() or "logged in" in (exc.message or "")
+    return isinstance(exc, OSError | TimeoutError | StreamTerminatedError | ProtocolError | ConnectionError)
+
+
 class WechatyTransport:
-    """A Transport on a Wechaty puppet-service gateway (real WeChat or the mock gateway)."""
+    """A Transport on a Wechaty puppet-service gateway (real WeChat or the test gateway)."""
 
     name = "wechaty"
 
     def __init__(
         self,
+        options: GatewayOptions,
         *,
-        endpoint: str,
-        token: str,
         bot_names: tuple[str, ...] = (),
         clock: Clock,
         reconnect_backoff: Sequence[float] = (0.5, 1, 2, 5, 10),
+        watchdog: Watchdog | None = None,
     ) -> None:
-        if not endpoint:
-            raise ValueError(
-                "a gateway endpoint (host:port) is required: set WECHATY_PUPPET_SERVICE_ENDPOINT"
-            )
-        if not token:
-            raise ValueError("a gateway token is required: set WECHATY_PUPPET_SERVICE_TOKEN")
-        self._client_cls, self._file_box = _load_client()
-        self.endpoint = endpoint
-        self._token = token
+        require_client()
+        self.options = options
+        self.endpoint = options.endpoint
         self.bot_names = bot_names
         self.clock = clock
         self.reconnect_backoff = tuple(reconnect_backoff) or (1.0,)
+        self.watchdog = watchdog or Watchdog()
         # Set while the event stream is up and the account is logged in: sends can go out.
         self.connected = asyncio.Event()
         self.self_id: str | None = None
+        self.login = LoginState()
         self.connect_attempts = 0
         self._self_name: str | None = None
         self._sink: Sink | None = None
-        self._client: Any = None
+        self._client: PuppetClient | None = None
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
+        self._streaming = asyncio.Event()  # this connection's stream gave its first event
+        self._logged_in_before = False
+        self._reported_down = False  # a failure was logged: say when the gateway is back
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._unread: list[str] = []  # message ids whose payload could not be read: read again
         self._topics: dict[str, str] = {}
+        self._echoes = _Echoes()
+        self._captioned: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        self._deliveries: set[asyncio.Task[None]] = set()
         self._listeners: list[Callable[[bool], None]] = []
+        self._login_listeners: list[Callable[[LoginState], None]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -199,26 +244,39 @@ class WechatyTransport:
                 current = asyncio.current_task()
                 if current is not None and current.cancelling():
                     raise  # we are being cancelled ourselves: do not swallow it
+        for task in list(self._deliveries):
+            task.cancel()
         self._set_connected(False)
+
+    @property
+    def streaming(self) -> bool:
+        """Whether the current connection's event stream is open (logged in or not)."""
+        return self._client is not None and self._streaming.is_set()
 
     def on_connection_change(self, listener: Callable[[bool], None]) -> None:
         """Call ``listener(up)`` whenever sending becomes possible or impossible (e.g. to pump an outbox)."""
         self._listeners.append(listener)
+
+    def on_login_change(self, listener: Callable[[LoginState], None]) -> None:
+        """Call ``listener(state)`` on every change of ``login`` (a new QR code, login, logout)."""
+        self._login_listeners.append(listener)
 
     async def _run(self) -> None:
         failures = 0
         last_kind: str | None = None
         while True:
             self.connect_attempts += 1
-            client = self._client_cls(self.endpoint, self._token, self._on_event)
+            self._streaming.clear()
+            client = PuppetClient(self.options)
             self._client = client
-            exc: BaseException | None = None
+            exc: BaseException
             try:
-                await client.start()
+                await self._session(client)
+                exc = EOFError("the gateway closed the event stream")
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                exc = e
+                exc = _root_cause(e)
             finally:
                 self._set_connected(False)
                 self._client = None
@@ -226,17 +284,52 @@ class WechatyTransport:
             if self._stopping:
                 # A library may swallow our cancellation while failing; stop anyway.
                 raise asyncio.CancelledError
-            if client.streaming:
-                failures, last_kind = 0, None  # it was working: start the backoff over
-            kind, why = _failure_kind(exc or EOFError("closed by the gateway"), client.streaming)
+            streamed = self._streaming.is_set()
+            if streamed and not isinstance(exc, GatewaySilent):
+                failures, last_kind = 0, None  # it was working: a new failure is news
+            kind, why = await self._diagnose(exc, streamed)
             delay = self.reconnect_backoff[min(failures, len(self.reconnect_backoff) - 1)]
             if kind != last_kind:
-                log.warning("WeChat gateway %s: %s; retrying with backoff", self.endpoint, why)
+                log.warning("WeChat gateway %s: %s", self.endpoint, self._redact(why))
+                self._reported_down = True
+                self._set_login(replace(self.login, problem=self._redact(why)))
             else:
                 log.debug("WeChat gateway %s still failing (%s); retry in %.1fs", self.endpoint, kind, delay)
             last_kind = kind
             failures += 1
             await asyncio.sleep(delay)
+
+    async def _session(self, client: PuppetClient) -> None:
+        """One connection: read events, start the remote puppet, watch that it answers."""
+        async with asyncio.TaskGroup() as tasks:
+            reader = tasks.create_task(self._read(client))
+            try:
+                async with asyncio.timeout(FIRST_EVENT_WAIT):
+                    await self._streaming.wait()
+            except TimeoutError:
+                pass  # a gateway that does not greet: start it anyway, as the official client does
+            async with asyncio.timeout(self.watchdog.connect_timeout):
+                await client.start()
+            tasks.create_task(self._watch(client))
+            await reader
+
+    async def _read(self, client: PuppetClient) -> None:
+        async for event_type, raw in client.events():
+            self._streaming.set()
+            await self._on_event(event_type, raw)
+        raise EOFError("the gateway closed the event stream")
+
+    async def _watch(self, client: PuppetClient) -> None:
+        from grpclib.exceptions import GRPCError
+
+        while True:
+            await asyncio.sleep(self.watchdog.interval)
+            try:
+                await client.ding(self.watchdog.timeout)
+            except TimeoutError as exc:
+                raise GatewaySilent(f"no answer to a ping within {self.watchdog.timeout:g}s") from exc
+            except GRPCError as exc:
+                log.debug("gateway ping refused (%s); it answered, so it is alive", exc.status)
 
     def _set_connected(self, up: bool) -> None:
         if up == self.connected.is_set():
@@ -251,15 +344,76 @@ class WechatyTransport:
             except Exception:
                 log.exception("connection listener failed")
 
+    def _set_login(self, state: LoginState) -> None:
+        if state == self.login:
+            return
+        self.login = state
+        for listener in self._login_listeners:
+            try:
+                listener(state)
+            except Exception:
+                log.exception("login listener failed")
+
+    # -- what went wrong -------------------------------------------------------------------
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self.options.token, "***") if self.options.token else text
+
+    async def _diagnose(self, exc: BaseException, streamed: bool) -> tuple[str, str]:
+        """(kind, one line naming the cause and the fix) for a failed or ended connection."""
+        from grpclib.const import Status
+        from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
+
+        options = self.options
+        cause = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, GatewaySilent):
+            return "silent", f"stopped answering ({exc}); reconnecting"
+        if isinstance(exc, GRPCError) and exc.status in (Status.UNAUTHENTICATED, Status.PERMISSION_DENIED):
+            return "token", (
+                "the gateway rejected the token: set WECHATY_PUPPET_SERVICE_TOKEN (wechaty.token) to "
+                "exactly the gateway's token"
+            )
+        if streamed:
+            return "dropped", f"the event stream dropped ({cause}); reconnecting"
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return "tls-cert", (
+                f"the gateway's TLS certificate is not accepted for the name {options.tls_server_name!r} "
+                f"({exc.verify_message}): set {ENV_CA} (wechaty.tls_ca_cert) to the CA that signed it and "
+                f"{ENV_SERVER_NAME} (wechaty.tls_server_name) to the name on it"
+            )
+        if options.tls and isinstance(exc, ssl.SSLError | ConnectionResetError):
+            return "tls-off-there", (
+                f"the gateway does not speak TLS ({cause}): for a self-hosted gateway started without TLS "
+                f"set {ENV_TLS_OFF}=true (wechaty.tls: false)"
+            )
+        if (
+            not options.tls
+            and isinstance(exc, StreamTerminatedError | ProtocolError | ConnectionError)
+            and await _speaks_tls(options.endpoint)
+        ):
+            return "tls-on-there", (
+                f"the gateway speaks TLS but this bot connects without it: remove {ENV_TLS_OFF} "
+                "(set wechaty.tls: true)"
+            )
+        if isinstance(exc, TimeoutError):
+            return "silent", (
+                f"no answer within {self.watchdog.connect_timeout:g}s (frozen or overloaded?); retrying"
+            )
+        if isinstance(exc, OSError):
+            return "unreachable", (
+                f"the gateway is unreachable ({cause}): is it running, and is "
+                "WECHATY_PUPPET_SERVICE_ENDPOINT (wechaty.endpoint) its host:port?"
+            )
+        return "error", f"the gateway failed ({cause}); retrying"
+
     # -- inbound ---------------------------------------------------------------------------
 
     async def _on_event(self, event_type: int, raw: str) -> None:
-        """Handle one gateway event. Nothing raised here may end the event stream."""
-        log.debug("gateway event %s: %.200s", event_type, raw)
+        """Handle one gateway event. Nothing raised here ends the event stream except a call
+        that failed for connectivity (the connection is then made again)."""
+        log.debug("gateway event %s: %.200s", event_type, self._redact(raw))
         try:
-            payload = json.loads(raw) if raw else {}
-            if not isinstance(payload, dict):
-                raise ValueError("payload is not an object")
+            payload = event_payload(raw)
             if event_type == EVENT_MESSAGE:
                 await self._on_message(str(payload["messageId"]))
             elif event_type == EVENT_ROOM_JOIN:
@@ -270,33 +424,70 @@ class WechatyTransport:
                 self._topics[str(payload["roomId"])] = str(payload.get("newTopic") or "")
             elif event_type == EVENT_DIRTY:
                 self._topics.pop(str(payload.get("payloadId")), None)  # re-read a changed room's topic
+            elif event_type == EVENT_SCAN:
+                self._on_scan(payload)
             elif event_type == EVENT_LOGIN:
                 await self._on_login(str(payload["contactId"]))
             elif event_type == EVENT_LOGOUT:
-                log.warning(
-                    "WeChat account %s logged out of the gateway; sends wait", payload.get("contactId")
-                )
-                self._set_connected(False)
+                self._on_logout(payload)
             elif event_type == EVENT_ERROR:
                 detail = payload.get("gerror") or payload.get("data") or raw
-                log.warning("WeChat gateway reported an error (stream stays up): %.300s", detail)
+                log.warning(
+                    "WeChat gateway reported an error (stream stays up): %.300s", self._redact(str(detail))
+                )
         except asyncio.CancelledError:
             raise
+        except _SessionBroken:
+            raise
         except (ValueError, KeyError, TypeError) as exc:
-            log.warning("malformed gateway event (type %s) skipped: %s: %.200s", event_type, exc, raw)
+            log.warning(
+                "malformed gateway event (type %s) skipped: %s: %.200s", event_type, exc, self._redact(raw)
+            )
         except Exception:
             log.exception("gateway event (type %s) could not be handled; skipped", event_type)
 
+    def _on_scan(self, payload: dict[str, Any]) -> None:
+        status = int(payload.get("status") or 0)
+        if status == SCAN_WAITING and payload.get("qrcode"):
+            self._set_login(LoginState("scan", qrcode=str(payload["qrcode"])))
+        elif status in (SCAN_SCANNED, SCAN_CONFIRMED):
+            self._set_login(LoginState("scanned"))
+
     async def _on_login(self, contact_id: str) -> None:
-        self.self_id = contact_id
         client = self._client
+        name = None
         if client is not None:
             try:
-                self._self_name = (await client.contact_payload(contact_id)).name or None
+                name = await client.contact_name(contact_id) or None
             except Exception as exc:
-                log.debug("could not read the bot's own name: %s", exc)
-        log.info("connected to WeChat gateway %s as %s", self.endpoint, contact_id)
+                log.debug("could not read the account's own name: %s", exc)
+        still = self.login.status == "logged_in" and self.login.user_id == contact_id
+        if not still:
+            log.info(
+                "WeChat: %s as %s (%s) on gateway %s",
+                "logged in again" if self._logged_in_before else "logged in",
+                name or contact_id,
+                contact_id,
+                self.endpoint,
+            )
+        elif self._reported_down:
+            log.info(
+                "WeChat gateway %s answers again; %s (%s) is still logged in", self.endpoint, name, contact_id
+            )
+        self.self_id, self._self_name = contact_id, name
+        self._logged_in_before, self._reported_down = True, False
+        self._set_login(LoginState("logged_in", user_id=contact_id, user_name=name))
         self._set_connected(True)
+        unread, self._unread = self._unread, []
+        for message_id in unread:
+            await self._on_message(message_id)
+
+    def _on_logout(self, payload: dict[str, Any]) -> None:
+        who = self._self_name or payload.get("contactId") or self.self_id
+        reason = payload.get("data") or "no reason given"
+        log.info("WeChat: %s logged out (%s); replies wait until the account logs in again", who, reason)
+        self._set_login(LoginState("logged_out", user_id=self.self_id, user_name=self._self_name))
+        self._set_connected(False)
 
     def _first_time(self, key: str) -> bool:
         if key in self._seen:
@@ -315,34 +506,47 @@ class WechatyTransport:
         client = self._client
         if client is None:
             return
-        payload = await client.message_payload(message_id)
+        try:
+            payload = await client.message(message_id)
+        except Exception as exc:
+            if _is_connectivity_error(exc):
+                self._unread.append(message_id)  # read again once connected
+                raise _SessionBroken(f"reading message {message_id}: {type(exc).__name__}") from exc
+            raise
         self._first_time(message_id)  # remembered only once the payload was read
-        talker = payload.from_id
-        if not talker or talker == self.self_id:
-            return  # the bot's own message echoed back
-        if payload.type.name != "MESSAGE_TYPE_TEXT" and not _is_jielong_app(payload.text or ""):
-            log.debug("message %s of type %s ignored", message_id, payload.type.name)
-            return
-        room_id = payload.room_id or ""
+        message = await self._inbound(payload)
+        if message is not None:
+            self._deliver(message)
+
+    async def _inbound(self, payload: MessagePayload) -> InboundMessage | None:
+        """The app's view of a message, or None for what is not for the bot."""
+        talker, room_id = payload.talker_id, payload.room_id
+        if not talker:
+            return None
+        own = talker == self.self_id
+        if own and self._echoes.is_echo(payload):
+            return None  # the bot's own send coming back
+        if own and not room_id and payload.listener_id not in (FILEHELPER, talker):
+            return None  # the account owner's private chat with someone else
+        jielong = payload.text if is_structured_jielong(payload) else None
+        if payload.type != TYPE_TEXT and jielong is None:
+            log.debug("message %s of type %s ignored", payload.id, payload.type)
+            return None
         names = self.bot_names + ((self._self_name,) if self._self_name else ())
-        text, named = normalize_text(payload.text or "", names)
-        mention_ids = tuple(payload.mention_ids or ())
-        mentions_bot = named or (self.self_id is not None and self.self_id in mention_ids)
-        await self._deliver(
-            InboundMessage(
-                id=message_id,
-                chat_id=room_id or talker,
-                sender_id=talker,
-                sender_name=await self._display_name(room_id, talker),
-                text=text,
-                is_group=bool(room_id),
-                chat_name=await self._topic(room_id) if room_id else None,
-                mentions_bot=mentions_bot,
-                mentions=tuple(m for m in mention_ids if m != self.self_id),
-                timestamp=_timestamp(payload.timestamp, self.clock),
-                # WeChat delivered it as its 接龙 app message: the only trusted source of authors.
-                jielong=(payload.text or "") if payload.type.name != "MESSAGE_TYPE_TEXT" else None,
-            )
+        text, named = normalize_text(payload.text, names)
+        mentions_bot = named or (self.self_id is not None and self.self_id in payload.mention_ids)
+        return InboundMessage(
+            id=payload.id,
+            chat_id=room_id or talker,
+            sender_id=talker,
+            sender_name=await self._display_name(room_id, talker),
+            text=text,
+            is_group=bool(room_id),
+            chat_name=await self._topic(room_id) if room_id else None,
+            mentions_bot=mentions_bot,
+            mentions=tuple(m for m in payload.mention_ids if m != self.self_id),
+            timestamp=_timestamp(payload.timestamp, self.clock),
+            jielong=jielong,
         )
 
     async def _on_member_change(self, payload: dict[str, Any], kind: InboundKind, ids_key: str) -> None:
@@ -355,7 +559,7 @@ class WechatyTransport:
             event_id = f"{kind}:{room_id}:{contact_id}:{stamp}"
             if not self._first_time(event_id):
                 continue
-            await self._deliver(
+            self._deliver(
                 InboundMessage(
                     id=event_id,
                     chat_id=room_id,
@@ -377,13 +581,12 @@ class WechatyTransport:
             return contact_id
         if room_id:
             try:
-                member = await client.room_member_payload(room_id, contact_id)
-                if member.room_alias or member.name:
-                    return str(member.room_alias or member.name)
+                if name := await client.room_member_name(room_id, contact_id):
+                    return name
             except Exception as exc:
                 log.debug("room member %s/%s unreadable: %s", room_id, contact_id, exc)
         try:
-            return str((await client.contact_payload(contact_id)).name or contact_id)
+            return await client.contact_name(contact_id) or contact_id
         except Exception as exc:
             log.debug("contact %s unreadable: %s", contact_id, exc)
             return contact_id
@@ -391,21 +594,26 @@ class WechatyTransport:
     async def _topic(self, room_id: str) -> str | None:
         if room_id not in self._topics and self._client is not None:
             try:
-                self._topics[room_id] = (await self._client.room_payload(room_id)).topic
+                self._topics[room_id] = await self._client.room_topic(room_id)
             except Exception as exc:
                 log.debug("room %s unreadable: %s", room_id, exc)
                 return None
         return self._topics.get(room_id) or None
 
-    async def _deliver(self, message: InboundMessage) -> None:
+    def _deliver(self, message: InboundMessage) -> None:
+        """Hand a message to the app in its own task: reading goes on while it is handled and
+        its replies are sent. Tasks start in order and the app queues a chat's messages as it
+        receives them, so a chat's order is kept."""
         if self._sink is None:
             return
-        try:
-            await self._sink(message)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("sink failed on message %s", message.id)
+        task = asyncio.create_task(self._sink(message), name=f"wechaty-deliver:{message.id}")
+        self._deliveries.add(task)
+        task.add_done_callback(self._delivered)
+
+    def _delivered(self, task: asyncio.Task[None]) -> None:
+        self._deliveries.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("the app failed on a message", exc_info=task.exception())
 
     # -- outbound --------------------------------------------------------------------------
 
@@ -413,37 +621,75 @@ class WechatyTransport:
         client = self._client
         if client is None or not self.connected.is_set():
             raise TransportUnavailable(f"WeChat gateway {self.endpoint} is not connected")
+        # Private replies to the account's own user (own-account mode) go to her 文件传输助手.
+        conversation = FILEHELPER if message.chat_id == self.self_id else message.chat_id
         try:
-            if message.kind in ("image", "file") and message.path and await self._send_file(client, message):
-                return
-            await client.message_send_text(message.chat_id, message.text, list(message.mentions))
+            if message.kind in ("image", "file") and message.path:
+                await self._send_file(client, conversation, message)
+            else:
+                await self._send_text(client, conversation, message.text, list(message.mentions))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            why = self._redact(f"{type(exc).__name__}: {exc}")
             if _is_connectivity_error(exc):
-                raise TransportUnavailable(f"send to {message.chat_id} failed: {exc}") from exc
-            raise WechatySendRejected(f"gateway refused a message to {message.chat_id}: {exc}") from exc
+                raise TransportUnavailable(f"send to {message.chat_id} failed: {why}") from exc
+            raise WechatySendRejected(f"gateway refused a message to {message.chat_id}: {why}") from exc
 
-    async def _send_file(self, client: Any, message: OutboundMessage) -> bool:
-        """Send an image or file; False (after logging) means: fall back to the text."""
+    async def _send_text(self, client: PuppetClient, to: str, text: str, mentions: list[str]) -> None:
+        sent = self._echoes.expect(to, text)
+        sent.id = await client.send_text(to, text, mentions)
+
+    async def _send_file(self, client: PuppetClient, conversation: str, message: OutboundMessage) -> None:
+        """The caption (the message's text) first, then the file. A caption already sent for a
+        file whose upload failed is not sent again when the outbox retries."""
+        assert message.path is not None
+        key = (conversation, message.path, message.text)
+        if message.text and key not in self._captioned:
+            await self._send_text(client, conversation, message.text, list(message.mentions))
+            self._captioned[key] = None
+            if len(self._captioned) > 256:
+                self._captioned.popitem(last=False)
         try:
-            box = await asyncio.to_thread(self._file_box.from_file, message.path)
+            box = await asyncio.to_thread(file_box_json, message.path)
         except OSError as exc:
             log.error(
-                "cannot read %s for %s: %s; sending the text instead", message.path, message.chat_id, exc
+                "cannot read %s for %s: %s; only its caption went out", message.path, message.chat_id, exc
             )
-            return False
-        try:
-            await client.message_send_file(message.chat_id, box)
-            return True
-        except Exception as exc:
-            if _is_connectivity_error(exc):
-                raise
-            log.warning("gateway cannot send %s (%s); sending the text instead", message.kind, exc)
-            return False
+        else:
+            try:
+                await client.send_file(conversation, box)
+            except Exception as exc:
+                if _is_connectivity_error(exc):
+                    raise
+                log.warning("gateway cannot send %s (%s); only its caption went out", message.kind, exc)
+        self._captioned.pop(key, None)
 
 
-def _is_jielong_app(text: str) -> bool:
-    """WeChat's 接龙 app message (type 53): the client maps it to an unknown type; its text
-    is the XML the 接龙 reader understands (title, entries and author ids)."""
-    return "<appmsg" in text and "<type>53</type>" in text
+def _root_cause(exc: BaseException) -> BaseException:
+    """The failure behind a task group's exception group or a broken session."""
+    while True:
+        if isinstance(exc, BaseExceptionGroup):
+            exc = next(
+                (e for e in exc.exceptions if not isinstance(e, asyncio.CancelledError)), exc.exceptions[0]
+            )
+        elif isinstance(exc, _SessionBroken) and exc.__cause__ is not None:
+            exc = exc.__cause__
+        else:
+            return exc
+
+
+async def _speaks_tls(endpoint: str) -> bool:
+    """Whether the gateway answers a TLS handshake (to tell a plain client why it failed)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["h2"])
+    host, port = host_port(endpoint)
+    try:
+        async with asyncio.timeout(3):
+            _, writer = await asyncio.open_connection(host, port, ssl=context)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return True

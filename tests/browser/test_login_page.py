@@ -1,0 +1,60 @@
+"""The local login page in a real Chromium, in front of the real gateway: the QR code a phone can
+scan, then who is logged in."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+import zxingcpp
+from PIL import Image
+from playwright.async_api import Browser, expect
+
+from bot.core.clock import FakeClock
+from tests.gateway_fixture import Gateway, Inbox, ensure_node_modules, eventually
+
+pytest.importorskip("wechaty_grpc")
+from bot.transports.puppet_client import GatewayOptions
+from bot.transports.wechaty import WechatyTransport
+from bot.transports.wechaty_login import LoginPage
+
+QRCODE = "https://login.weixin.qq.com/l/gKq0Ha9xVw=="
+
+pytestmark = pytest.mark.gateway
+
+
+async def test_scan_then_logged_in(browser: Browser) -> None:
+    ensure_node_modules()
+    gw = Gateway(wait_for_scan=True)
+    gw.start()
+    transport = WechatyTransport(
+        GatewayOptions(endpoint=gw.endpoint, token=gw.token, tls=False),
+        clock=FakeClock(datetime(2026, 5, 1, 9, 0, tzinfo=UTC)),
+        reconnect_backoff=(0.05,),
+    )
+    page_server = LoginPage(transport, port=0)
+    await page_server.start()
+    await transport.start(Inbox())
+    page = await browser.new_page()
+    try:
+        await page.goto(page_server.url)
+        status = page.locator("#status")
+        await expect(status).to_have_attribute("data-status", "connecting")
+        await eventually(lambda: transport.streaming)
+        gw.scan(QRCODE)
+        await expect(status).to_contain_text("请用团长的微信扫描二维码登录")
+        qr = page.locator("#qr")
+        await expect(qr).to_be_visible()
+        shot = Image.open(io.BytesIO(await qr.screenshot()))
+        assert [r.text for r in zxingcpp.read_barcodes(shot)] == [QRCODE]  # as a phone reads it
+        gw.scan(QRCODE, status=3)
+        await expect(status).to_contain_text("已扫码，请在手机上点「登录」确认")
+        await expect(qr).to_be_hidden()
+        gw.login()
+        await expect(status).to_have_text("已登录：团长助手")
+    finally:
+        await page.close()
+        await transport.stop()
+        await page_server.stop()
+        gw.kill()
