@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,25 @@ async def test_replies_wait_in_the_outbox_while_offline_and_survive_restart(engi
     async with h2.app:
         text = "\n".join(m.text for m in h2.new())
     assert text.count("跟团号") == 2 and text.index("跟团号1") < text.index("跟团号2")
+
+
+async def test_an_outage_is_one_warning_however_often_the_outbox_retries(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot.core.outbox")
+    bot.transport.online = False
+    for n in range(3):
+        await bot.say("李阿姨", f"@团长助手 帮助{n}" if n else "帮助")
+        await bot.advance(timedelta(seconds=10))  # the outbox retries every few seconds
+    bot.transport.online = True
+    assert len(await bot.advance(timedelta(seconds=10))) >= 3  # what waited went out
+    bot.transport.online = False
+    await bot.say("李阿姨", "帮助")
+    warned = [
+        r for r in caplog.records if r.levelno == logging.WARNING and "wait in the outbox" in r.getMessage()
+    ]
+    assert len(warned) == 2  # one for each outage
+    assert len([r for r in caplog.records if "wait in the outbox" in r.getMessage()]) > 3
 
 
 async def test_pacing_merges_a_burst_into_few_messages(engine) -> None:  # type: ignore[no-untyped-def]

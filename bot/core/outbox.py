@@ -144,6 +144,7 @@ class Outbox:
         self.owner = owner
         self._lock = asyncio.Lock()
         self._wake_at: datetime | None = None
+        self._down = False  # the last send found the transport unavailable
         self._queues: dict[str, list[Queued]] = {}
         # Row ids already taken into the queues. Not an id cursor: on PostgreSQL a lower id
         # can commit after a higher one, and a cursor would skip it.
@@ -203,9 +204,16 @@ class Outbox:
                 await self._deliver(batch)
             except TransportUnavailable:
                 count = sum(len(q) for q in self._queues.values())
-                log.warning("transport unavailable; %d message(s) wait in the outbox", count)
+                # Once per outage: the transport itself says why the network is down.
+                log.log(
+                    logging.DEBUG if self._down else logging.WARNING,
+                    "transport unavailable; %d message(s) wait in the outbox",
+                    count,
+                )
+                self._down = True
                 self._schedule(self.clock.now() + RETRY_AFTER)
                 return
+            self._down = False
             self.pacer.take(chat_id, now)
             del queue[: len(batch)]
         if waiting:
