@@ -12,12 +12,17 @@ import threading
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from bot.core.clock import FakeClock
 from bot.core.messages import InboundMessage
+
+if TYPE_CHECKING:
+    from bot.transports.wechaty import Watchdog, WechatyTransport
 
 GATEWAY_DIR = Path(__file__).parent / "gateway"
 FIXTURE = GATEWAY_DIR / "fixture.json"
@@ -29,6 +34,7 @@ BOT_NAME = "团长助手"
 ROOM = "room1@chatroom"
 LEADER, ALICE, BOB, CAROL = "wxid_leader", "wxid_alice", "wxid_bob", "wxid_carol"
 START_DEADLINE = 20.0
+FAST_BACKOFF = (0.05, 0.1, 0.2)
 
 
 def ensure_node_modules() -> None:
@@ -201,3 +207,19 @@ class Inbox:
 def without_ids(sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The gateway's record of sends, without the message ids it made."""
     return [{k: v for k, v in s.items() if k != "id"} for s in sent]
+
+
+def make_transport(gw: Gateway, watchdog: Watchdog | None = None, **options: Any) -> WechatyTransport:
+    """A transport for this gateway (TLS as it serves), quick to retry; ``options`` override
+    GatewayOptions (token, tls, ca_cert, server_name, timeouts)."""
+    from bot.transports.puppet_client import GatewayOptions
+    from bot.transports.wechaty import WechatyTransport
+
+    settings = {"endpoint": gw.endpoint, "token": gw.token, "tls": gw.tls, **options}
+    return WechatyTransport(
+        GatewayOptions(**settings),
+        bot_names=(BOT_NAME,),
+        clock=FakeClock(datetime(2026, 5, 1, 9, 0, tzinfo=UTC)),
+        reconnect_backoff=FAST_BACKOFF,
+        watchdog=watchdog,
+    )

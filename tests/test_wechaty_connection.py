@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,9 +21,9 @@ from gateway_fixture import (
     Inbox,
     ensure_node_modules,
     eventually,
+    make_transport,
 )
 
-from bot.core.clock import FakeClock
 from bot.core.messages import OutboundMessage
 from bot.core.transport import TransportUnavailable
 
@@ -34,19 +33,7 @@ from bot.transports.wechaty import Watchdog, WechatyTransport
 
 pytestmark = pytest.mark.gateway
 
-FAST = (0.05, 0.1, 0.2)
 LOGGER = "bot.transports.wechaty"
-
-
-def make_transport(gw: Gateway, watchdog: Watchdog | None = None, **options: object) -> WechatyTransport:
-    settings = {"endpoint": gw.endpoint, "token": gw.token, "tls": gw.tls, **options}
-    return WechatyTransport(
-        GatewayOptions(**settings),  # type: ignore[arg-type]
-        bot_names=(BOT_NAME,),
-        clock=FakeClock(datetime(2026, 5, 1, 9, 0, tzinfo=UTC)),
-        reconnect_backoff=FAST,
-        watchdog=watchdog,
-    )
 
 
 @pytest.fixture(scope="session")

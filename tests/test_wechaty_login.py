@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 
 import pytest
 import zxingcpp
-from gateway_fixture import Gateway, Inbox, ensure_node_modules, eventually
+from gateway_fixture import Gateway, Inbox, ensure_node_modules, eventually, make_transport
 from PIL import Image
 
-from bot.core.clock import FakeClock
-
 pytest.importorskip("wechaty_grpc")
-from bot.transports.puppet_client import GatewayOptions
-from bot.transports.wechaty import WechatyTransport
 from bot.transports.wechaty_login import print_login_prompts, qr_terminal
 
 QRCODE = "https://login.weixin.qq.com/l/Yd5Qe7mTHw=="
@@ -47,11 +42,7 @@ async def test_each_new_qr_code_from_the_gateway_is_printed_once_as_a_picture() 
     ensure_node_modules()
     gw = Gateway(wait_for_scan=True)
     gw.start()
-    transport = WechatyTransport(
-        GatewayOptions(endpoint=gw.endpoint, token=gw.token, tls=False),
-        clock=FakeClock(datetime(2026, 5, 1, 9, 0, tzinfo=UTC)),
-        reconnect_backoff=(0.05,),
-    )
+    transport = make_transport(gw)
     out = io.StringIO()
     print_login_prompts(transport, "http://127.0.0.1:8080/", out)
     await transport.start(Inbox())

@@ -4,7 +4,6 @@ in and what goes out, on the bot's own account and on a second one, with TLS and
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,32 +19,20 @@ from gateway_fixture import (
     Inbox,
     ensure_node_modules,
     eventually,
+    make_transport,
     without_ids,
 )
 
-from bot.core.clock import FakeClock
 from bot.core.messages import OutboundMessage
 from bot.core.normalize import normalize_text
 from bot.core.transport import TransportUnavailable
 
 pytest.importorskip("wechaty_grpc")
-from bot.transports.puppet_client import GatewayOptions
 from bot.transports.wechaty import WechatyTransport
 
 pytestmark = pytest.mark.gateway
 
-FAST = (0.05, 0.1, 0.2)
 GROUP_NOTE, ATTACHMENT, UNKNOWN = 10, 1, 0  # wechaty-puppet MessageType
-
-
-def make_transport(gw: Gateway, **options: object) -> WechatyTransport:
-    settings = {"endpoint": gw.endpoint, "token": gw.token, "tls": gw.tls, **options}
-    return WechatyTransport(
-        GatewayOptions(**settings),  # type: ignore[arg-type]
-        bot_names=(BOT_NAME,),
-        clock=FakeClock(datetime(2026, 5, 1, 9, 0, tzinfo=UTC)),
-        reconnect_backoff=FAST,
-    )
 
 
 @pytest.fixture(scope="session")

@@ -4,19 +4,15 @@ scan, then who is logged in."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 
 import pytest
 import zxingcpp
 from PIL import Image
 from playwright.async_api import Browser, expect
 
-from bot.core.clock import FakeClock
-from tests.gateway_fixture import Gateway, Inbox, ensure_node_modules, eventually
+from tests.gateway_fixture import Gateway, Inbox, ensure_node_modules, eventually, make_transport
 
 pytest.importorskip("wechaty_grpc")
-from bot.transports.puppet_client import GatewayOptions
-from bot.transports.wechaty import WechatyTransport
 from bot.transports.wechaty_login import LoginPage
 
 QRCODE = "https://login.weixin.qq.com/l/gKq0Ha9xVw=="
@@ -28,11 +24,7 @@ async def test_scan_then_logged_in(browser: Browser) -> None:
     ensure_node_modules()
     gw = Gateway(wait_for_scan=True)
     gw.start()
-    transport = WechatyTransport(
-        GatewayOptions(endpoint=gw.endpoint, token=gw.token, tls=False),
-        clock=FakeClock(datetime(2026, 5, 1, 9, 0, tzinfo=UTC)),
-        reconnect_backoff=(0.05,),
-    )
+    transport = make_transport(gw)
     page_server = LoginPage(transport, port=0)
     await page_server.start()
     await transport.start(Inbox())
