@@ -157,9 +157,10 @@ class Gateway:
     def logout(self) -> None:
         self._call("POST", "/logout", {})
 
-    def sends(self, *, hang: bool = False, delay_ms: int = 0) -> None:
-        """hang: sends never finish (and never happen); delay_ms: each send takes that long."""
-        self._call("POST", "/sends", {"hang": hang, "delayMs": delay_ms})
+    def sends(self, *, hang: bool = False, delay_ms: int = 0, no_ids: bool = False) -> None:
+        """hang: sends never finish (and never happen); delay_ms: each send takes that long;
+        no_ids: sends are answered without the id of the message they made (some puppets)."""
+        self._call("POST", "/sends", {"hang": hang, "delayMs": delay_ms, "noIds": no_ids})
 
     def redeliver(self, message_id: str) -> None:
         self._call("POST", "/redeliver", {"id": message_id})

@@ -282,6 +282,18 @@ async def test_own_account_what_she_types_counts_and_the_bots_sends_do_not(own_a
     ]
 
 
+async def test_own_account_echoes_dropped_where_the_gateway_gives_no_ids(own_account) -> None:
+    gw, transport, inbox = own_account
+    gw.sends(no_ids=True)
+    await transport.send(OutboundMessage(chat_id=ROOM, text="📊 开团30分钟：已有3人跟团", template="t"))
+    await transport.send(OutboundMessage(chat_id=ROOM, text="统计", template="t"))
+    await eventually(lambda: len(gw.sent()) == 2)
+    assert [s.get("id") for s in gw.sent()] == [None, None]
+    typed = gw.say(LEADER, "统计")  # she types what the bot sent a moment ago: hers once more
+    await eventually(lambda: bool(inbox.by_id(typed)))
+    assert [(m.sender_id, m.text) for m in inbox.messages] == [(LEADER, "统计")]
+
+
 async def test_own_account_private_chats(own_account) -> None:
     """Her chat with 文件传输助手 is her private chat with the bot; her chats with others are hers."""
     gw, transport, inbox = own_account

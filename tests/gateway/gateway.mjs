@@ -19,8 +19,9 @@
 //   POST /scan   {qrcode, status?}            -> {}     (a login QR code; status 2 = waiting)
 //   POST /login  {}                           -> {}     (the account logs in: scanned and confirmed)
 //   POST /logout {}                           -> {}
-//   POST /sends  {hang?, delayMs?}            -> {}     (hang: sends never finish and are not
-//                                                         recorded; delayMs: each send takes that long)
+//   POST /sends  {hang?, delayMs?, noIds?}    -> {}     (hang: sends never finish and are not
+//                                                         recorded; delayMs: each send takes that long;
+//                                                         noIds: answer sends without an id)
 //   GET  /sent                                -> [{to, text, mentions, kind, name, id}]
 // Sends answer with the id of the message they made, as real puppets do; that message comes back
 // on the event stream like every message the account sends.
@@ -52,7 +53,7 @@ if (!args.token || !args.fixture) {
 const fixture = JSON.parse(fs.readFileSync(args.fixture, 'utf8'))
 const aliases = new Map() // `${roomId} ${contactId}` -> room alias
 const sent = []
-const sends = { hang: false, delayMs: 0 }
+const sends = { hang: false, delayMs: 0, noIds: false }
 
 // PuppetMock drops mention ids and room aliases and answers sends without an id; record and
 // serve them here.
@@ -74,6 +75,7 @@ class RecordingPuppet extends PuppetMock {
   async sendAndFindId (send) {
     const before = new Set(mocker.cacheMessagePayload.keys())
     await send()
+    if (sends.noIds) return undefined
     return [...mocker.cacheMessagePayload.keys()].find((id) => !before.has(id))
   }
 
@@ -181,7 +183,7 @@ const routes = {
     return {}
   },
   'POST /sends': (b) => {
-    Object.assign(sends, { hang: !!b.hang, delayMs: b.delayMs ?? 0 })
+    Object.assign(sends, { hang: !!b.hang, delayMs: b.delayMs ?? 0, noIds: !!b.noIds })
     return {}
   },
   'GET /sent': () => sent,
