@@ -285,8 +285,8 @@ class WechatyTransport:
                 # A library may swallow our cancellation while failing; stop anyway.
                 raise asyncio.CancelledError
             streamed = self._streaming.is_set()
-            if streamed and not isinstance(exc, GatewaySilent):
-                failures, last_kind = 0, None  # it was working: a new failure is news
+            if streamed:
+                failures, last_kind = 0, None  # it was working: this failure is news
             kind, why = await self._diagnose(exc, streamed)
             delay = self.reconnect_backoff[min(failures, len(self.reconnect_backoff) - 1)]
             if kind != last_kind:
