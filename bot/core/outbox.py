@@ -231,7 +231,7 @@ class Outbox:
         record = getattr(self.transport, "record", None)
         if record is not None:
             shown = await asyncio.to_thread(
-                self._mark_sent, ids, self.clock.now(), lambda conn: record(conn, message)
+                self._mark_sent, ids, self.clock.now(), lambda conn: record(conn, message, ids)
             )
             await self.transport.publish(shown)  # type: ignore[attr-defined]
         else:

@@ -31,7 +31,7 @@ class Transport(Protocol):
 # Optional, found by name:
 # - ``use_store(engine, writer)``: a transport that keeps records of its own in the app's store
 #   (the web chat's history) is handed the engine and the app's writer lock before it starts;
-# - ``record(conn, message) -> shown`` and ``async publish(shown)``: a transport whose delivery
+# - ``record(conn, message, outbox_ids) -> shown`` and ``async publish(shown)``: a transport whose delivery
 #   is a row in that store; the outbox calls ``record`` in the transaction that marks the rows
 #   sent and ``publish`` after it committed, so such a transport shows each reply exactly once.
 

@@ -136,15 +136,16 @@ class WebChat:
 
         def deliver() -> dict[str, Any]:
             with chat_log.writer, chat_log.engine.begin() as conn:
-                return self.record(conn, message)
+                return self.record(conn, message, ())
 
         await self.publish(await asyncio.to_thread(deliver))
 
-    def record(self, conn: Connection, message: OutboundMessage) -> dict[str, Any]:
+    def record(self, conn: Connection, message: OutboundMessage, outbox_ids: Sequence[int]) -> dict[str, Any]:
         """Write the bot's message to the history on the outbox's connection (in the thread
-        and transaction that mark its rows sent); ``publish`` shows it once committed."""
+        and transaction that mark its rows sent); ``publish`` shows it once committed. The
+        event names its outbox rows, so a check can tell each reply was shown exactly once."""
         url = self._media_url(message.path) if message.kind != "text" and message.path else None
-        event = self.hub.bot_event(message, url)
+        event = {**self.hub.bot_event(message, url), "outbox": list(outbox_ids)}
         self._chat_log().record(conn, event)
         return event
 
