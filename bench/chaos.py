@@ -290,12 +290,13 @@ def _check(engine, crowd: list[Member]) -> dict[str, int]:  # type: ignore[no-un
     bananas = {m: q for m, name, q in lines if name == "香蕉"}
     lost = doubled = 0
     for member in crowd:
-        lost += sum(1 for frame_id in member.acked if frame_id not in handled)
-        acked_apples = sum(1 for f in member.frames if f["id"] in member.acked and f["text"] == "苹果+1")
-        handled_apples = sum(1 for f in member.frames if f["id"] in handled and f["text"] == "苹果+1")
+        acked = set(member.acked)
+        lost += len(acked - handled)  # acknowledged, never recorded
+        apples_in = [f["id"] for f in member.frames if f["text"] == "苹果+1" and f["id"] in handled]
         have = apples.get(member.id, 0)
-        lost += max(0, acked_apples - have)
-        doubled += max(0, have - handled_apples)
+        # recorded as handled but its apple is missing (acknowledged ones already counted above)
+        lost += max(0, sum(1 for i in apples_in if i in acked) - have)
+        doubled += max(0, have - len(apples_in))
     shown = Counter(row for e in events for row in e.get("outbox", []))
     return {
         "lost": lost,
