@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.app import App
+from bot.core.transport import NotStored
 from bot.store.models import GroupMember, Item, OutboxMessage, Role
 from bot.testing import Harness, build_harness, demo_settings
 from tests.conftest import START
@@ -116,7 +117,9 @@ async def test_a_message_that_keeps_failing_is_handled_when_redelivered(
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(App, "_handle_batch", broken)
-    assert await bot.say("李阿姨", "苹果2", message_id="wx-9") == []
+    with pytest.raises(NotStored):  # not stored: the transport must not acknowledge it
+        await bot.say("李阿姨", "苹果2", message_id="wx-9")
+    assert bot.new() == []
     monkeypatch.setattr(App, "_handle_batch", real)
     out = await bot.say("李阿姨", "苹果2", message_id="wx-9")  # the gateway redelivers it
     assert "跟团号1" in out[0].text
