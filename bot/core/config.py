@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from bot.groupbuy.loyalty_config import LoyaltyConfig
 from bot.groupbuy.timeline_config import AlertsConfig, TimelineConfig
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
@@ -125,6 +126,7 @@ class Settings(_Strict):
     groups: tuple[GroupConfig, ...] = ()
     timeline: TimelineConfig = TimelineConfig()
     alerts: AlertsConfig = AlertsConfig()
+    loyalty: LoyaltyConfig = LoyaltyConfig()
 
     @field_validator("database_url")
     @classmethod

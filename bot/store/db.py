@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "bot.store.models_jielong",
     "bot.store.models_groups",
     "bot.store.models_webchat",
+    "bot.store.models_loyalty",
 )
 
 
@@ -133,3 +134,12 @@ def savepoint(s: Session, name: str) -> Iterator[None]:
         s.expunge_all()
         raise
     driver.execute(f"RELEASE SAVEPOINT {name}")
+
+
+def insert_once(s: Session, model: type[SQLModel], **values: Any) -> bool:
+    """INSERT a row unless its key (or a unique column) is taken; True when this call inserted it.
+
+    ON CONFLICT DO NOTHING, not an ORM flush: a conflict must not spoil the session's transaction.
+    """
+    stmt = upsert(s)(table(model)).values(**values).on_conflict_do_nothing()
+    return bool(s.execute(stmt).rowcount)
