@@ -47,6 +47,7 @@ from bot.services.members import (
 from bot.store.db import create_schema, make_engine, savepoint, table
 from bot.store.models import ProcessedMessage
 from bot.store.prepared import Prepared
+from scheduler.care import CareRunner
 from scheduler.runner import TimelineRunner
 from scheduler.timers import APSTimer
 
@@ -123,6 +124,7 @@ class App:
         pacer = Pacer(settings.pacing, rng)
         self.outbox = Outbox(engine, transport, clock, timer, pacer, owner, writer=self.writer)
         self.timeline = TimelineRunner(self)
+        self.care = CareRunner(self)
         self._chats: dict[str, _ChatQueue] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # Members already refreshed in the store: (group, id, name). Bounded by the groups' size.
@@ -137,6 +139,7 @@ class App:
         await asyncio.to_thread(self._prepare_store)
         self.timer.start()
         await self.timeline.reconcile()
+        self.care.start()
         await self.transport.start(self.feed)
         # A transport that can drop (WeChat) says when it is back: deliver what waited at once.
         on_change = getattr(self.transport, "on_connection_change", None)
@@ -210,6 +213,7 @@ class App:
                 try:
                     for campaign_id in replan:
                         await self.timeline.plan(campaign_id)
+                    self.care.poke()  # a 核销, 售后, 召回 or 截团 may have made work due
                     # Sending before the next batch measured faster than overlapping the two:
                     # Python threads share one core's worth of interpreter.
                     await self.outbox.pump()

@@ -164,7 +164,7 @@ def cmd_members(args: argparse.Namespace) -> int:
 
     from bot.core.clock import SystemClock
     from bot.core.render import make_environment, render
-    from bot.services.member_history import group_names, history_for
+    from bot.services.member_history import report_data
     from bot.store.db import make_engine
     from bot.store.models import Group
 
@@ -176,10 +176,9 @@ def cmd_members(args: argparse.Namespace) -> int:
     clock = SystemClock(settings.timezone)
     with Session(make_engine(url)) as s:
         groups = [args.group] if args.group else list(s.exec(select(Group.id)))
-        history = history_for(s, groups, clock.now())
-        names = group_names(s, groups)
+        data = report_data(s, groups, clock.now(), settings.loyalty.vip.levels)
     env = make_environment(clock.tz, mask_names=False)
-    print(render(env, "members/report", {"history": history, "groups": names}))
+    print(render(env, "members/report", data))
     return 0
 
 

@@ -6,19 +6,23 @@ from bot.core.routing import Route
 from handlers import (
     admin,
     campaign,
+    feedback,
     group_posts,
     groups,
     help,
+    invites,
     jielong,
     members_report,
     orders,
     payments,
     pickup,
+    points,
     recap,
     redpacket,
     support,
     timeline,
     welcome,
+    winback,
 )
 
 
@@ -29,6 +33,7 @@ def all_routes() -> list[Route]:
         admin.router,
         groups.router,
         group_posts.router,  # a bare 确认 for a waiting 群发 before the 接龙's 确认
+        invites.router,  # an invited join: credit the inviter, then the usual welcome
         welcome.router,
         timeline.router,
         redpacket.router,
@@ -37,7 +42,11 @@ def all_routes() -> list[Route]:
         pickup.router,
         support.router,
         members_report.router,
+        feedback.router,
+        points.router,
+        winback.router,
         jielong.router,  # a pasted 接龙 is never read as a free-form order
         orders.router,  # free-form order text last: commands win over item names
+        feedback.helpful_router,  # what no route took: a helpful message counts for 活跃之星
     )
     return [route for router in routers for route in router.routes]

@@ -6,7 +6,7 @@ from bot.core.commands import Invocation, Level
 from bot.core.context import Ctx
 from bot.core.messages import Reply
 from bot.core.routing import Router
-from bot.services.member_history import group_names, history_for
+from bot.services.member_history import report_data
 from bot.services.members import managed_groups
 
 router = Router("members_report")
@@ -17,5 +17,5 @@ def members(ctx: Ctx, inv: Invocation) -> Reply | None:
     if inv.rest:
         return None  # 「会员价多少」 is a question, not the command
     groups = managed_groups(ctx, Level.LEADER)
-    history = history_for(ctx.session, groups, ctx.now)
-    return Reply.of("members/report", history=history, groups=group_names(ctx.session, groups))
+    data = report_data(ctx.session, groups, ctx.now, ctx.settings.loyalty.vip.levels)
+    return Reply("members/report", data)

@@ -12,8 +12,10 @@ from bot.core.messages import Reply
 from bot.core.routing import Router
 from bot.groupbuy.order_text import ParsedOrder, parse_order_text
 from bot.services.campaigns import find_item
+from bot.services.coupons import apply_coupon
 from bot.services.orderbook import Outcome, cancel_order, change_order, view_order
 from bot.services.shop import Shop, shop_of, sold_out
+from bot.services.stars import vip_of, vip_window_open
 from bot.services.timeline_hooks import order_followups
 from bot.store.models import Campaign, CampaignStatus, Order, OrderStatus
 
@@ -21,9 +23,13 @@ router = Router("orders")
 
 
 def _closed_reply(ctx: Ctx, shop: Shop) -> Reply | None:
-    """Before opening or after closing, ordering gets a clear word instead."""
+    """Before opening or after closing, ordering gets a clear word instead (VIPs may start early)."""
     c = shop.campaign
     if c.status == CampaignStatus.SCHEDULED:
+        if vip_window_open(c, ctx.now) and vip_of(
+            ctx.session, ctx.sender_id, ctx.settings.loyalty.vip.levels
+        ):
+            return None
         return _to_sender(ctx, "orders/not_open", campaign=c)
     if c.status != CampaignStatus.OPEN or (c.closes_at is not None and ctx.now >= c.closes_at):
         return _to_sender(ctx, "orders/closed", campaign=c)
@@ -41,6 +47,8 @@ def _result(ctx: Ctx, shop: Shop, outcome: Outcome, parsed: ParsedOrder | None, 
         return [_to_sender(ctx, "orders/closed", campaign=shop.campaign)]
     # Timeline hooks (issue 4): red-packet coupons onto the order, 仅剩N件 / 售罄 broadcasts.
     extra = order_followups(ctx, shop.campaign, outcome.touched_items, coupons=shop.rain)
+    if outcome.order_id is not None and outcome.accepted:
+        apply_coupon(ctx.session, outcome.order_id, ctx.sender_id, ctx.now)  # a personal coupon, once
     view = view_order(ctx.session, shop.campaign.id, ctx.sender_id) if outcome.order_id else None
     return [
         _to_sender(
@@ -150,5 +158,6 @@ def _apply(ctx: Ctx, shop: Shop, parsed: ParsedOrder, *, mode: str) -> Reply | l
         note=parsed.note,
         room=parsed.room,
         sold_out=sold_out(ctx),
+        early=shop.campaign.status == CampaignStatus.SCHEDULED,  # a VIP's head start
     )
     return _result(ctx, shop, outcome, parsed, "orders/placed")

@@ -18,6 +18,7 @@ from bot.services.pickup import (
     not_collected,
     pickup_campaign,
 )
+from bot.services.points import points_for_order
 from bot.services.shop import shop_of
 
 router = Router("pickup")
@@ -35,6 +36,7 @@ def verify(ctx: Ctx, inv: Invocation) -> Reply:
     packet = found.packet
     collect(ctx.session, packet.order, ctx.now)
     ctx.session.flush()
+    points_for_order(ctx.session, packet, ctx.now, ctx.settings.loyalty.points)
     left = len(not_collected(ctx.session, packet.campaign))
     return Reply.of("pickup/verified", code=code, packet=packet, in_group=in_group, left=left)
 

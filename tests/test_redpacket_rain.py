@@ -46,11 +46,11 @@ async def test_rain_grabs_once_each_and_ends_with_the_best(bot: Harness) -> None
     # The coupon lands on the order placed after opening.
     await bot.advance(timedelta(minutes=10))
     out = await bot.say("李阿姨", "苹果2")
-    assert "红包抵扣" in out[0].text
+    assert "优惠抵扣" in out[0].text
     with Session(bot.app.engine) as s:
         order = s.exec(select(Order).where(Order.member_id == bot.member_id("李阿姨"))).one()
     assert order.coupon_fen == grabbed[bot.member_id("李阿姨")]
-    assert "红包抵扣" in (await bot.say("李阿姨", "我的订单"))[0].text
+    assert "优惠抵扣" in (await bot.say("李阿姨", "我的订单"))[0].text
 
 
 async def test_more_packets_than_fen_is_refused_and_nothing_is_made(bot: Harness) -> None:

@@ -88,6 +88,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "pickup_choice", ("自提点", "选自提点", "换自提点"), Level.MEMBER, strict=False, scope="group"
     ),
+    # Keeping members: open tickets, win-back, points and sign-in, invitations.
+    CommandSpec("tickets", ("售后单", "工单"), Level.ADMIN),
+    CommandSpec("winback", ("召回",), Level.LEADER),
+    CommandSpec("unsubscribe", ("退订", "取消订阅"), Level.MEMBER, strict=False),
+    CommandSpec("sign_in", ("签到", "打卡"), Level.MEMBER, strict=False),
+    CommandSpec("my_points", ("我的积分", "查积分", "积分"), Level.MEMBER, strict=False),
+    CommandSpec("redeem", ("积分兑换", "兑换积分"), Level.MEMBER),
+    CommandSpec("invites", ("邀请榜", "邀请排行", "邀请排行榜"), Level.MEMBER, strict=False),
 )
 
 
@@ -361,3 +369,41 @@ def parse_decision(rest: str) -> DecisionArgs | None:
     if who is not None and len(numbers) > 1:
         return None  # one name names the author of one line
     return DecisionArgs(numbers, who)
+
+
+# --- keeping members ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WinbackArgs:
+    """``召回 30天 券5元``: members silent this many days get a coupon of this many fen."""
+
+    days: int
+    coupon_fen: int
+
+
+_WINBACK = re.compile(
+    r"^(?P<days>\d{1,3}|[一二两三四五六七八九十百]+)\s*天\s*(?:没下单|未下单|沉默)?\s*[,，]?\s*"
+    r"(?:优惠)?券\s*(?P<yuan>\d{1,3}(?:\.\d{1,2})?)\s*元?$"
+)
+
+
+def parse_winback(rest: str) -> WinbackArgs | None:
+    """None for a bare ``召回`` (show the last waves); a usage error when it does not read."""
+    text = rest.strip()
+    if not text:
+        return None
+    match = _WINBACK.match(text)
+    days = parse_int(match["days"]) if match else None
+    fen = round(float(match["yuan"]) * 100) if match else 0
+    if match is None or days is None or not 1 <= days <= 365 or not 0 < fen <= 100_00:
+        raise UsageError("winback")
+    return WinbackArgs(days, fen)
+
+
+def parse_redeem(rest: str) -> int:
+    """``积分兑换 500`` -> 500."""
+    number = small_number(rest.removesuffix("分").removesuffix("积分"))
+    if number is None or number <= 0:
+        raise UsageError("redeem")
+    return number

@@ -32,7 +32,7 @@ import cn2an
 
 from bot.groupbuy.group_names import split_refs
 from bot.groupbuy.money import CN_DIGITS, MAX_PRICE_FEN, parse_price, parse_price_with_unit, scan_price, yuan
-from bot.groupbuy.numerals import MAX_QUANTITY, MAX_STOCK
+from bot.groupbuy.numerals import MAX_QUANTITY, MAX_STOCK, parse_int
 from bot.groupbuy.pickup_points import parse_pickup
 from bot.groupbuy.text import fold_width
 from bot.groupbuy.timeparse import TimeParseError, parse_time
@@ -129,7 +129,10 @@ _FIELDS = {
     "发群": "群",
     "同步": "群",
     "同步到": "群",
+    "VIP": "VIP",
+    "vip": "VIP",
 }
+_VIP_EARLY = re.compile(r"(?:提前)?\s*(\d{1,3}|[一二两三四五六七八九十]+)\s*(?:分钟|分)(?:下单|开抢|开团)?")
 _FIELD_RE = re.compile(
     r"^(?P<kw>" + "|".join(sorted(map(re.escape, _FIELDS), key=len, reverse=True)) + r")"
     r"(?P<sep>\s*[:：]\s*|\s+|(?=[\d今明后大周星礼本这下中晚凌早傍清夜满开关不" + CN_DIGITS + r"])|$)"
@@ -523,6 +526,7 @@ def parse_announcement(text: str, now: datetime, tz: ZoneInfo) -> CampaignDraft:
     options: dict[str, Any] = {}
     tier_lines: list[_TierLine] = []
     rain: tuple[datetime, _Line] | None = None
+    vip_line: _Line | None = None
 
     for line in body:
         fm = _FIELD_RE.match(line.text)
@@ -567,6 +571,14 @@ def parse_announcement(text: str, now: datetime, tz: ZoneInfo) -> CampaignDraft:
             pickup, pickups = value, parse_pickup(value)
         elif name == "群":
             groups = split_refs(value)
+        elif name == "VIP":
+            # VIP 提前10分钟: repeat buyers may order this long before everyone else.
+            vip = _VIP_EARLY.fullmatch(value)
+            minutes = parse_int(vip.group(1)) if vip else None
+            if minutes is None or not 0 < minutes <= 720:
+                raise line.error("bad_vip", value=value)
+            options["vip_early_minutes"] = minutes
+            vip_line = line
         elif name == "提醒":
             if value.lower() not in _SWITCH:
                 raise line.error("bad_switch", field="提醒", value=value)
@@ -598,6 +610,8 @@ def parse_announcement(text: str, now: datetime, tz: ZoneInfo) -> CampaignDraft:
                 "packets_after_close", packets=_show(packets_at, tz), closes=_show(closes_at, tz)
             )
         options["leader_packets_at"] = packets_at.isoformat()
+    if vip_line is not None and opens_at is None:
+        raise vip_line.error("vip_without_open")
     if rain and closes_at and rain[0] >= closes_at:
         raise rain[1].error("rain_after_close", rain=_show(rain[0], tz), closes=_show(closes_at, tz))
 

@@ -93,6 +93,10 @@ class Recap:
     average_rating: float | None
     timeline: tuple[TimeBin, ...]
     bin_minutes: int
+    ratings: int = 0  # members who rated
+    comment_words: tuple[tuple[str, int], ...] = ()  # the words comments use most, with counts
+    # 活跃之星: (masked name, items ordered, helpful messages), most active first.
+    stars: tuple[tuple[str, int, int], ...] = ()
 
     @property
     def date_label(self) -> str:
@@ -205,6 +209,9 @@ def compute_recap(
     next_preview: str | None = None,
     average_rating: float | None = None,
     *,
+    ratings: int = 0,
+    comment_words: Sequence[tuple[str, int]] = (),
+    stars: Sequence[tuple[str, int, int]] = (),
     top_items: int = 3,
     top_buyers: int = 3,
     max_bins: int = 24,
@@ -251,4 +258,7 @@ def compute_recap(
         average_rating=average_rating,
         timeline=timeline,
         bin_minutes=bin_minutes,
+        ratings=ratings,
+        comment_words=tuple(comment_words),
+        stars=tuple((mask_name(name), orders, helpful) for name, orders, helpful in stars),
     )

@@ -41,6 +41,7 @@ from bot.groupbuy.order_text import CatalogueIndex, ParsedOrder, UnknownItem, pa
 from bot.groupbuy.rooms import parse_room
 from bot.groupbuy.text import fold_width
 from bot.services.campaigns import catalogue, items_of
+from bot.services.coupons import apply_coupon
 from bot.services.members import touch_members
 from bot.services.orderbook import OrderView, Outcome, Refusal, cancel_order, change_order, view_order
 from bot.services.redpackets import claim_coupons
@@ -470,6 +471,8 @@ def _apply(
             room=reading.room,
         )
         claim_coupons(s, campaign.id, action.member_id)
+        if outcome.order_id is not None and outcome.accepted:
+            apply_coupon(s, outcome.order_id, action.member_id, now)
     else:
         outcome = Outcome(None)
     return EntryChange(

@@ -8,12 +8,14 @@ median of the group's buyers (M).
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from bot.groupbuy.loyalty import vip_level
+from bot.groupbuy.loyalty_config import VipLevel
 from bot.store.models import (
     Campaign,
     CampaignStatus,
@@ -163,3 +165,13 @@ def history_for(s: Session, group_ids: list[str], now: datetime) -> History:
 
 def group_names(s: Session, group_ids: list[str]) -> list[str]:
     return [g.name for g in (s.get(Group, gid) for gid in group_ids) if g is not None]
+
+
+def report_data(
+    s: Session, group_ids: list[str], now: datetime, levels: Sequence[VipLevel]
+) -> dict[str, object]:
+    """What the 会员 report shows (chat and CLI alike): history, group names and VIPs."""
+    history = history_for(s, group_ids, now)
+    vips = [(m, lv) for m in history.repeat if (lv := vip_level(m.campaigns, levels))]
+    rule = "、".join(f"{lv.name}：买过{lv.campaigns}个团" for lv in levels)
+    return {"history": history, "groups": group_names(s, group_ids), "vips": vips, "vip_rule": rule}

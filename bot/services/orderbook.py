@@ -196,8 +196,11 @@ def change_order(
     note: str | None = None,
     room: str | None = None,
     sold_out: set[int] | None = None,
+    early: bool = False,
 ) -> Outcome:
     """Apply wanted quantities: ``add`` adds to the lines, ``set`` replaces them (0 removes).
+
+    ``early``: the campaign may still be scheduled (a VIP ordering in their head start).
 
     Each item is decided on its own: one sold-out item does not block the others.
     ``sold_out`` (a batch's memory, updated here) spares a flash sale's late comers a write.
@@ -212,7 +215,7 @@ def change_order(
         status = campaign.status
         if conn.dialect.name != "sqlite":
             status = _LOCK_CAMPAIGN.scalar(conn, {"campaign_id": campaign.id})
-        if status != CampaignStatus.OPEN:
+        if status != CampaignStatus.OPEN and not (early and status == CampaignStatus.SCHEDULED):
             return Outcome(closed=True)
     order, lines = _lock_order(conn, campaign.id, member_id)
     active = order is not None and order.status == OrderStatus.ACTIVE

@@ -28,15 +28,18 @@ from bot.core.messages import Reply
 from bot.core.render import render
 from bot.groupbuy.exports import Export, FileKind, Format, start_exports, write_atomically
 from bot.groupbuy.fonts import FontMissing
+from bot.groupbuy.loyalty import common_words
 from bot.groupbuy.plan import RECAP_REQUESTS, utc_iso
 from bot.groupbuy.poster import render_poster
 from bot.groupbuy.recap import CampaignFacts, Recap, compute_recap
 from bot.groupbuy.rows import OrderRow
 from bot.services.campaigns import campaign_groups
+from bot.services.feedback import comments
 from bot.services.groups import group_name
 from bot.services.jielong_book import leader_of
 from bot.services.members import group_size
 from bot.services.reports import order_rows
+from bot.services.stars import stars
 from bot.services.support import average_rating
 from bot.store.models import (
     Campaign,
@@ -168,8 +171,19 @@ def build_recap(
     preview = None
     if upcoming is not None:
         preview = render(env, "recap/next_preview", {"campaign": upcoming})
-    rating, _ = average_rating(s, campaign.id)
-    return compute_recap(current, previous, sum(group_size(s, g) for g in groups), preview, rating)
+    rating, rated = average_rating(s, campaign.id)
+    loyalty = settings.loyalty
+    active = stars(s, campaign, tz, loyalty.stars.count, now)
+    return compute_recap(
+        current,
+        previous,
+        sum(group_size(s, g) for g in groups),
+        preview,
+        rating,
+        ratings=rated,
+        comment_words=common_words(comments(s, campaign.id)),
+        stars=[(st.name, st.orders, st.helpful) for st in active],
+    )
 
 
 def group_recaps(
