@@ -8,6 +8,8 @@ The scenario format is a public interface (leaders rehearse campaigns with it):
       幸福里1群: {leader: 王姐, admins: [小陈], members: [李阿姨, 张叔]}
       幸福里2群: {members: [王姐, 钱阿姨]}   # no leader: bound in chat by a leader (绑定)
     leaders: [王姐]                  # optional: leaders config.yaml lists, who may 绑定
+    settings:                        # optional: config.yaml sections to rehearse with
+      loyalty: {points: {per_yuan: 10}}
     steps:
       - at: "18:00"                  # or "2026-12-06 18:00"
       - advance: 30m                 # 45s, 30m, 2h, 1d
@@ -16,6 +18,9 @@ The scenario format is a public interface (leaders rehearse campaigns with it):
         say: 开团 ...
       - private: 王姐
         say: 统计
+      - join: 小美                   # a newcomer joins the group,
+        chat: 幸福里1群
+        by: 李阿姨                   # optionally invited by a member (WeChat names the inviter)
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
+from pydantic import ValidationError
 
 from bot.core.messages import OutboundMessage
 from bot.groupbuy.timeparse import TimeParseError, parse_duration
@@ -128,10 +134,12 @@ class Player:
                 except TimeParseError as exc:
                     raise ScenarioError(f"step {n}: cannot read advance {step['advance']!r}") from exc
                 await self.h.advance(delta)
+            elif "join" in step:
+                events.append(await self._join(step, n))
             elif "chat" in step or "private" in step:
                 events.append(await self._say(step, n))
             else:
-                raise ScenarioError(f"step {n}: expected one of at, advance, chat, private")
+                raise ScenarioError(f"step {n}: expected one of at, advance, chat, private, join")
             events.extend(self._bot_events(self.h.transport.sent[before:], self.h.transport.sent_at[before:]))
         before = len(self.h.transport.sent)
         await self.h.drain()
@@ -150,6 +158,18 @@ class Player:
         if when < self.h.clock.now():
             raise ScenarioError(f"step {n}: at {text} is before the current time; use a full date")
         return when
+
+    async def _join(self, step: dict[str, Any], n: int) -> Event:
+        who, group, by = str(step["join"]), str(step.get("chat", "")), step.get("by")
+        if group not in self.names.values():
+            raise ScenarioError(f"step {n}: join needs the group it joins as chat:")
+        if by is not None and str(by) not in self.people.values():
+            raise ScenarioError(f"step {n}: unknown inviter {by!r}")
+        self.people[self.h.member_id(who)] = who
+        now = self.h.clock.now().astimezone(self.tz)
+        await self.h.join(who, inviter=str(by) if by else None, group=group)
+        text = f"（{by}邀请{who}加入了群聊）" if by else f"（{who}加入了群聊）"
+        return Event(time=now, chat=group, to=None, speaker=who, text=text, kind="join")
 
     async def _say(self, step: dict[str, Any], n: int) -> Event:
         text = str(step.get("say", ""))
@@ -189,9 +209,20 @@ async def replay(path: Path, db: Path | None = None) -> list[Event]:
     # exact time of the step (tests/test_pacing.py and the timeline day test cover real pacing).
     # Posters and Excel files outlive a temporary store, so the leader can look at them.
     media = (db.resolve().parent / "exports") if db is not None else Path("data/replay").resolve()
-    settings = demo_settings(
-        groups, database_url=url, leaders=list(leaders), timezone=str(tz), media_dir=str(media)
-    )
+    overrides = scenario.get("settings") or {}
+    if not isinstance(overrides, dict):
+        raise ScenarioError("settings: expected a mapping of config.yaml sections")
+    try:
+        settings = demo_settings(
+            groups,
+            database_url=url,
+            leaders=list(leaders),
+            timezone=str(tz),
+            media_dir=str(media),
+            **overrides,
+        )
+    except ValidationError as exc:
+        raise ScenarioError(f"settings: {exc}") from exc
     try:
         with isolated_engine(url) as engine:
             harness = build_harness(settings, engine, start.astimezone(tz).replace(tzinfo=None))

@@ -187,6 +187,25 @@ class Harness:
         await self.timer.run_due()
         return self.new()
 
+    async def join(
+        self, who: str, *, inviter: str | None = None, group: str | None = None
+    ) -> list[OutboundMessage]:
+        """``who`` joins the group (added by ``inviter`` when given, as WeChat reports it)."""
+        gid = self.group_id(group)
+        msg = self.transport.message(
+            gid,
+            self.member_id(who),
+            who,
+            "",
+            chat_name=group or self.settings.groups[0].name,
+            kind="join",
+            timestamp=self.clock.now(),
+            inviter_id=self.member_id(inviter) if inviter else None,
+        )
+        await self.transport.deliver(msg)
+        await self.timer.run_due()
+        return self.new()
+
     async def advance(self, delta: timedelta) -> list[OutboundMessage]:
         await self.timer.advance_to(self.clock.now() + delta)
         return self.new()
