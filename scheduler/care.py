@@ -117,10 +117,13 @@ class CareRunner:
             winback_waiting = winback.waiting(s)
             unfinished = winback.unfinished(s)
         quiet = self._quiet_until(now)
+        if quiet is not None:
+            # Nobody, member or leader, gets these at night: everything waits for the morning.
+            return False, quiet, False
         steps = []
         if ticket_or_ask is not None and ticket_or_ask <= now:
-            steps += [self._tickets] + ([] if quiet else [self._rating_asks])
-        if points_due is not None and points_due <= now and not quiet:
+            steps += [self._tickets, self._rating_asks]
+        if points_due is not None and points_due <= now:
             steps.append(self._points)
         if rewards:
             steps.append(self._rewards)
@@ -130,9 +133,7 @@ class CareRunner:
         for step in steps:
             sent = self._step(step, now) or sent
         later = [t for t in (ticket_or_ask, points_due, report_due) if t is not None and t > now]
-        if quiet and (ticket_or_ask or points_due or winback_waiting):
-            later.append(quiet)
-        return sent, min(later, default=None), winback_waiting and quiet is None
+        return sent, min(later, default=None), winback_waiting
 
     def _step(self, step: Callable[[Session, datetime], list[Reply]], now: datetime) -> bool:
         try:

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot.groupbuy.loyalty_config import WinbackConfig
 from bot.services.coupons import CouponUse, coupon_use, issue_coupon
-from bot.store.db import table, upsert
+from bot.store.db import insert_once, table
 from bot.store.models import Campaign, CampaignStatus, GroupMember, Order, OrderStatus, Role
 from bot.store.models_loyalty import Coupon, Optout, WinbackMessage, WinbackWave
 
@@ -110,11 +110,20 @@ def release(s: Session, now: datetime, count: int, config: WinbackConfig) -> lis
         .order_by(col(WinbackMessage.wave_id), col(WinbackMessage.position))
         .limit(count)
     ).all()
-    opted = set(s.exec(select(Optout.member_id).where(col(Optout.member_id).in_([w[1] for w in waiting]))))
+    ids = [w[1] for w in waiting]
+    opted = set(s.exec(select(Optout.member_id).where(col(Optout.member_id).in_(ids))))
+    # Whoever left every group since the wave was chosen gets nothing either.
+    present = set(
+        s.exec(
+            select(GroupMember.member_id).where(
+                col(GroupMember.member_id).in_(ids), col(GroupMember.left_at).is_(None)
+            )
+        )
+    )
     waves: dict[int, WinbackWave] = {}
     out = []
     for wave_id, member_id, group_id in waiting:
-        skip = member_id in opted
+        skip = member_id in opted or member_id not in present
         claimed = s.execute(
             update(WinbackMessage)
             .where(
@@ -229,8 +238,7 @@ def recent_waves(s: Session, leader_id: str, limit: int = 3) -> list[WaveReport]
 
 def opt_out(s: Session, member_id: str, now: datetime) -> bool:
     """退订: never an unsolicited private message again. False when already opted out."""
-    ins = upsert(s)(table(Optout)).values(member_id=member_id, at=now).on_conflict_do_nothing()
-    return bool(s.execute(ins).rowcount)
+    return insert_once(s, Optout, member_id=member_id, at=now)
 
 
 def waiting(s: Session) -> bool:

@@ -141,5 +141,7 @@ def insert_once(s: Session, model: type[SQLModel], **values: Any) -> bool:
 
     ON CONFLICT DO NOTHING, not an ORM flush: a conflict must not spoil the session's transaction.
     """
-    stmt = upsert(s)(table(model)).values(**values).on_conflict_do_nothing()
-    return bool(s.execute(stmt).rowcount)
+    t = table(model)
+    stmt = upsert(s)(t).values(**values).on_conflict_do_nothing().returning(*t.primary_key.columns)
+    # RETURNING, not rowcount: psycopg reports no row count for a conflicting ON CONFLICT insert.
+    return s.execute(stmt).first() is not None
