@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from bot.app import App, create_app
 from bot.core.clock import FakeClock
 from bot.core.config import Settings
-from bot.core.messages import OutboundMessage
+from bot.core.messages import InboundMessage, OutboundMessage
 from bot.groupbuy.jielong import parse_jielong
 from bot.store.db import make_engine
 from bot.store.models import Item, Member, Order, OrderLine, OrderStatus
@@ -183,25 +183,25 @@ class Harness:
             timestamp=self.clock.now(),
             chat_size=None if private else self.chat_size(group),
         )
-        await self.transport.deliver(msg)
-        await self.timer.run_due()
-        return self.new()
+        return await self._deliver(msg)
 
     async def join(
         self, who: str, *, inviter: str | None = None, group: str | None = None
     ) -> list[OutboundMessage]:
         """``who`` joins the group (added by ``inviter`` when given, as WeChat reports it)."""
-        gid = self.group_id(group)
         msg = self.transport.message(
-            gid,
+            self.group_id(group),
             self.member_id(who),
             who,
             "",
-            chat_name=group or self.settings.groups[0].name,
+            chat_name=group or next(iter(chat_groups(self.settings))),
             kind="join",
             timestamp=self.clock.now(),
             inviter_id=self.member_id(inviter) if inviter else None,
         )
+        return await self._deliver(msg)
+
+    async def _deliver(self, msg: InboundMessage) -> list[OutboundMessage]:
         await self.transport.deliver(msg)
         await self.timer.run_due()
         return self.new()

@@ -205,26 +205,14 @@ class CareRunner:
         for r in invites.due_rewards(s, now, self.config.invites):
             inv = r.invitation
             newcomer = _name(s, inv.member_id)
-            if r.inviter_coupon is not None and inv.inviter_id not in opted:
-                replies.append(
-                    _private(
-                        "invites/reward",
-                        inv.inviter_id,
-                        coupon=r.inviter_coupon,
-                        newcomer=newcomer,
-                        inviter=True,
+            for to, coupon, inviter in (
+                (inv.inviter_id, r.inviter_coupon, True),
+                (inv.member_id, r.newcomer_coupon, False),
+            ):
+                if coupon is not None and to not in opted:
+                    replies.append(
+                        _private("invites/reward", to, coupon=coupon, newcomer=newcomer, inviter=inviter)
                     )
-                )
-            if r.newcomer_coupon is not None and inv.member_id not in opted:
-                replies.append(
-                    _private(
-                        "invites/reward",
-                        inv.member_id,
-                        coupon=r.newcomer_coupon,
-                        newcomer=newcomer,
-                        inviter=False,
-                    )
-                )
         return replies
 
     def _points(self, s: Session, now: datetime) -> list[Reply]:
