@@ -12,7 +12,7 @@ from bot.core.messages import Reply
 from bot.core.routing import Router
 from bot.groupbuy.order_text import ParsedOrder, parse_order_text
 from bot.services.campaigns import find_item
-from bot.services.coupons import apply_coupon
+from bot.services.coupons import apply_coupon, coupon_holders
 from bot.services.orderbook import Outcome, cancel_order, change_order, view_order
 from bot.services.shop import Shop, shop_of, sold_out
 from bot.services.stars import vip_of, vip_window_open
@@ -47,7 +47,7 @@ def _result(ctx: Ctx, shop: Shop, outcome: Outcome, parsed: ParsedOrder | None, 
         return [_to_sender(ctx, "orders/closed", campaign=shop.campaign)]
     # Timeline hooks (issue 4): red-packet coupons onto the order, 仅剩N件 / 售罄 broadcasts.
     extra = order_followups(ctx, shop.campaign, outcome.touched_items, coupons=shop.rain)
-    if outcome.order_id is not None and outcome.accepted:
+    if outcome.order_id is not None and outcome.accepted and ctx.sender_id in coupon_holders(ctx):
         apply_coupon(ctx.session, outcome.order_id, ctx.sender_id, ctx.now)  # a personal coupon, once
     view = view_order(ctx.session, shop.campaign.id, ctx.sender_id) if outcome.order_id else None
     return [
