@@ -9,7 +9,7 @@ from bot.core.routing import Router
 from bot.services.alerts import staff_of
 from bot.services.campaigns import campaign_groups
 from bot.services.members import groups_managed, member_name
-from bot.services.points import earn, in_any_group
+from bot.services.points import rating_points
 from bot.services.support import answer_ticket, open_ticket, parse_stars, rate, split_order_ref
 from handlers.orders import _to_sender
 
@@ -93,29 +93,16 @@ def rate_campaign(ctx: Ctx, inv: Invocation) -> Reply | list[Reply] | None:
     rating, campaign = rated.rating, rated.campaign
     assert campaign is not None
     loyalty = ctx.settings.loyalty
-    points = 0
-    if in_any_group(ctx.session, ctx.sender_id):
-        ref = f"rating:{rating.campaign_id}:{ctx.sender_id}"
-        points = (
-            loyalty.points.rating
-            if earn(ctx.session, ctx.sender_id, loyalty.points.rating, "rating", ref, ctx.now, loyalty.points)
-            else 0
-        )
+    points = rating_points(ctx.session, rating, ctx.now, loyalty.points)
     replies = [
         _to_sender(ctx, "support/rated", rating=rating, campaign=campaign, again=rated.again, points=points)
     ]
-    if stars <= loyalty.feedback.alert_at_most:
+    if rating.stars <= loyalty.feedback.alert_at_most:
         # A disappointed member reaches the leader at once, in private, with their words.
-        name = member_name(ctx.session, ctx.sender_id)
-        for staff in staff_of(ctx.session, campaign_groups(ctx.session, rating.campaign_id)):
-            if staff != ctx.sender_id:
-                replies.append(
-                    Reply(
-                        "feedback/low_rating",
-                        {"rating": rating, "campaign": campaign, "member": name},
-                        chat_id=staff,
-                        private=True,
-                        must_send=True,
-                    )
-                )
+        data = {"rating": rating, "campaign": campaign, "member": member_name(ctx.session, ctx.sender_id)}
+        replies += [
+            Reply("feedback/low_rating", data, chat_id=staff, private=True, must_send=True)
+            for staff in staff_of(ctx.session, campaign_groups(ctx.session, rating.campaign_id))
+            if staff != ctx.sender_id
+        ]
     return replies

@@ -21,6 +21,7 @@ from bot.services.coupons import apply_coupon, free_coupons, issue_coupon, open_
 from bot.services.pickup import Packet
 from bot.store.db import insert_once, savepoint, table, upsert
 from bot.store.models import Campaign, CampaignGroup, CampaignStatus, GroupMember
+from bot.store.models_aftersale import Rating
 from bot.store.models_loyalty import Coupon, PointsAccount, PointsEntry, PointsLot
 
 
@@ -101,6 +102,15 @@ def points_for_order(s: Session, pk: Packet, now: datetime, config: PointsConfig
     if not in_any_group(s, order.member_id):
         return 0
     return points if earn(s, order.member_id, points, "order", f"order:{order.id}", now, config) else 0
+
+
+def rating_points(s: Session, rating: Rating, now: datetime, config: PointsConfig) -> int:
+    """Points for the first rating of a campaign (a member no longer in any group gets none)."""
+    member_id = rating.member_id
+    if not in_any_group(s, member_id):
+        return 0
+    ref = f"rating:{rating.campaign_id}:{member_id}"
+    return config.rating if earn(s, member_id, config.rating, "rating", ref, now, config) else 0
 
 
 class SignIn(StrEnum):
