@@ -1,8 +1,8 @@
 """Keeping members: the periodic sweep that sends what is due outside any campaign's timeline.
 
-Every ``loyalty.every_seconds`` it asks for ratings after 核销, sends overdue tickets to the
-leader again, releases the next win-back messages, rewards invitations, warns of expiring points
-and expires them. Each unit of work is claimed by a row in the store (see models_loyalty) in the
+Woken when the store says something falls due (and at least hourly), it asks for ratings after
+核销, sends overdue tickets to the leader again, starts the win-back trickle, rewards invitations,
+warns of expiring points and expires them. Each unit of work is claimed by a row in the store (see models_loyalty) in the
 same transaction that writes its message to the outbox: a restart, a double fire or a second
 process never sends anything twice, and what was not done yet is done by the next sweep.
 """
@@ -70,7 +70,8 @@ class CareRunner:
             log.exception("the care sweep failed; it runs again at the next tick")
             sent, wake, winback_waiting = False, None, False
         now = self.host.clock.now()
-        self._at(min(wake or now + IDLE, now + IDLE))
+        # A poke that came while the sweep ran (its work may be newer than what was read) stands.
+        self._at(min(t for t in (wake, now + IDLE, self._next) if t is not None))
         if winback_waiting and not self._winback_on:
             self._winback_on = True
             self.host.timer.call_at(WINBACK_JOB, now, self.trickle)
