@@ -2,9 +2,10 @@
 
 Woken when the store says something falls due (and at least hourly), it asks for ratings after
 核销, sends overdue tickets to the leader again, starts the win-back trickle, rewards invitations,
-warns of expiring points and expires them. Each unit of work is claimed by a row in the store (see models_loyalty) in the
-same transaction that writes its message to the outbox: a restart, a double fire or a second
-process never sends anything twice, and what was not done yet is done by the next sweep.
+warns of expiring points and expires them. Each unit of work is claimed by a row in the store
+(see models_loyalty) in the same transaction that writes its message to the outbox: a restart, a
+double fire or a second process never sends anything twice, and what was not done yet is done by
+the next sweep.
 """
 
 from __future__ import annotations
