@@ -13,11 +13,12 @@ import contextlib
 import logging
 import random
 import threading
+import uuid
 from collections import OrderedDict
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
@@ -36,6 +37,7 @@ from bot.core.routing import Route
 from bot.core.transport import NotStored, Transport
 from bot.services.members import (
     group_led,
+    level_in,
     level_of,
     mark_left,
     member_name,
@@ -63,6 +65,18 @@ RETRIES = 3
 _PROCESSED = table(ProcessedMessage)
 _MARK_HANDLED = Prepared(_PROCESSED.insert(), columns=("id", "at"))
 _HANDLED_AMONG = select(_PROCESSED.c.id).where(_PROCESSED.c.id.in_(bindparam("ids", expanding=True)))
+T = TypeVar("T")
+Operation = Callable[[Ctx], "Reply | Iterable[Reply] | None"]
+
+
+@dataclass(frozen=True)
+class Changed:
+    """Where the store may have just changed: a chat whose messages were handled, or one
+    campaign (its timeline fired, or a caller outside the chat changed it)."""
+
+    chat_id: str | None = None
+    is_group: bool = False
+    campaign_id: int | None = None
 
 
 @dataclass
@@ -132,6 +146,7 @@ class App:
         self._unconfigured: set[str] = set()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[None]] = {}
+        self._listeners: list[Callable[[Changed], None]] = []
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -210,6 +225,7 @@ class App:
                 except Exception:
                     log.exception("a batch of %d message(s) failed; handling them one by one", len(messages))
                     replan, failed = await self._one_by_one(messages)
+                self._notify(Changed(messages[0].chat_id, messages[0].is_group))
                 try:
                     for campaign_id in replan:
                         await self.timeline.plan(campaign_id)
@@ -413,6 +429,74 @@ class App:
 
     def _usage(self, err: UsageError) -> Reply:
         return Reply(f"usage/{err.key}", dict(err.data))
+
+    # --- callers outside the chat (the leader's console) ------------------------------
+
+    async def write(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one write transaction of this process (behind ``writer``), off the loop."""
+
+        def run() -> T:
+            with self.writer, Session(self.engine, expire_on_commit=False) as s:
+                result = work(s)
+                s.commit()
+                return result
+
+        return await asyncio.to_thread(run)
+
+    async def perform(self, actor_id: str, operation: Operation) -> list[OutboundMessage]:
+        """Run a change for someone outside the chat exactly as her private-chat command runs:
+        the operation gets a ``Ctx`` as if she had written to the bot privately (her level, her
+        groups), its changes and the replies it addresses to chats commit together through the
+        outbox, the timeline is planned again and the outbox pumped. The replies meant for her
+        (no ``chat_id``) are returned rendered instead of sent: the caller shows them.
+        """
+
+        def run() -> tuple[list[OutboundMessage], set[int]]:
+            now = self.clock.now()
+            with self.writer, Session(self.engine, expire_on_commit=False) as s:
+                message = InboundMessage(
+                    id=f"console:{uuid.uuid4().hex}",
+                    chat_id=actor_id,
+                    sender_id=actor_id,
+                    sender_name=member_name(s, actor_id),
+                    is_group=False,
+                    timestamp=now,
+                )
+                level = level_in(s, None, actor_id)
+                ctx = Ctx(message, s, self.settings, self.clock, self.rng, level, None, None, self.env)
+                try:
+                    replies = _as_list(operation(ctx))
+                except UsageError as err:
+                    s.rollback()
+                    return [self.render_reply(s, self._usage(err), message)], set()
+                answers = [self.render_reply(s, r, message) for r in replies if r.chat_id is None]
+                others = [self.render_reply(s, r, message) for r in replies if r.chat_id is not None]
+                enqueue(s, self.owner, others, now)
+                s.commit()
+                s.expunge_all()
+                return answers, ctx.replan
+
+        answers, replan = await asyncio.to_thread(run)
+        for campaign_id in replan:
+            await self.timeline.plan(campaign_id)
+        await self.outbox.pump()
+        return answers
+
+    def listen(self, listener: Callable[[Changed], None]) -> Callable[[], None]:
+        """Call ``listener`` (on the event loop) whenever the store may have changed; returns
+        the function that stops it. A listener must be quick: it runs on the message path."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def campaign_changed(self, campaign_id: int) -> None:
+        self._notify(Changed(campaign_id=campaign_id))
+
+    def _notify(self, change: Changed) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(change)
+            except Exception:
+                log.exception("a change listener failed")
 
     # --- outbound --------------------------------------------------------------------
 

@@ -35,12 +35,17 @@ def mark(ctx: Ctx, args: PaidArgs) -> Reply:
     campaign = leader_campaign(ctx)
     if campaign is None:
         return Reply.of("payments/no_campaign", action="收款", in_group=ctx.message.is_group)
+    return mark_in(ctx, campaign, args, ctx.message.mentions)
+
+
+def mark_in(ctx: Ctx, campaign: Campaign, args: PaidArgs, member_ids: tuple[str, ...] = ()) -> Reply:
+    """收款 in this campaign (the chat command, and the console's 收款 button)."""
     assert campaign.id is not None
     marked = mark_paid(
         ctx.session,
         campaign.id,
         follow_nos=args.follow_nos,
-        member_ids=ctx.message.mentions,
+        member_ids=member_ids,
         everyone=args.everyone,
     )
     if marked.unknown:

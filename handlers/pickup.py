@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.commands import Invocation, UsageError, parse_pickup_code, small_number
+from bot.core.commands import COMMAND_BY_KEY, Invocation, UsageError, parse_pickup_code, small_number
 from bot.core.context import Ctx
 from bot.core.messages import Reply
 from bot.core.routing import Router
@@ -26,8 +26,12 @@ router = Router("pickup")
 
 @router.command("verify")
 def verify(ctx: Ctx, inv: Invocation) -> Reply:
-    code = parse_pickup_code(inv.rest)
-    found = find_by_code(ctx.session, managed_groups(ctx, inv.spec.level), code)
+    return verify_code(ctx, parse_pickup_code(inv.rest))
+
+
+def verify_code(ctx: Ctx, code: str) -> Reply:
+    """核销 a pickup code among the groups the sender runs (the chat command and the console)."""
+    found = find_by_code(ctx.session, managed_groups(ctx, COMMAND_BY_KEY["verify"].level), code)
     in_group = ctx.message.is_group
     if found.packet is None:
         if found.used is not None:

@@ -58,6 +58,11 @@ def skip_post(ctx: Ctx, ref: TimelineRef | str) -> Reply:
         return Reply.of("timeline/none")
     if isinstance(ref, str):
         return Reply.of("timeline/usage", action="skip", text=ref)
+    return skip_in(ctx, campaign, ref)
+
+
+def skip_in(ctx: Ctx, campaign: Campaign, ref: TimelineRef) -> Reply:
+    """跳过 a post of this campaign's timeline (the chat command and the console)."""
     config = ctx.settings.timeline
     try:
         skipped = skip(ctx.session, campaign, ref, config, ctx.clock.tz, ctx.now)
@@ -92,15 +97,18 @@ def move_post(ctx: Ctx, args: MoveArgs) -> Reply:
         return Reply.of("timeline/none")
     if args.ref is None:
         return Reply.of("timeline/usage", action="move", text=args.when_text)
+    return move_in(ctx, campaign, args.ref, args.when_text)
+
+
+def move_in(ctx: Ctx, campaign: Campaign, ref: TimelineRef, when_text: str) -> Reply:
+    """改期 a post of this campaign's timeline to the time written (the chat command and the console)."""
     try:
-        when = parse_time(args.when_text, ctx.now, ctx.clock.tz)
+        when = parse_time(when_text, ctx.now, ctx.clock.tz)
     except TimeParseError:
-        return Reply(
-            "timeline/edit_error", {"reason": "bad_time", "campaign": campaign, "text": args.when_text}
-        )
+        return Reply("timeline/edit_error", {"reason": "bad_time", "campaign": campaign, "text": when_text})
     config = ctx.settings.timeline
     try:
-        row = move(ctx.session, campaign, args.ref, when, config, ctx.clock.tz, ctx.now)
+        row = move(ctx.session, campaign, ref, when, config, ctx.clock.tz, ctx.now)
     except EditError as err:
         return Reply("timeline/edit_error", {"reason": err.reason, "campaign": campaign, **err.data})
     assert campaign.id is not None

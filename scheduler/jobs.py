@@ -43,6 +43,10 @@ class Host(Protocol):
         """Queue replies in the caller's transaction (they go out once it commits)."""
         ...
 
+    def campaign_changed(self, campaign_id: int) -> None:
+        """Tell whoever watches the store (the leader's console) that a job changed a campaign."""
+        ...
+
 
 @dataclass
 class JobCtx:

@@ -170,6 +170,7 @@ class TimelineRunner:
         # campaign's next job goes to the timer now.
         await self.plan(spec.campaign_id)
         if fired in (Fired.SENT, Fired.SKIPPED):
+            self.host.campaign_changed(spec.campaign_id)
             await self.host.outbox.pump()
 
     def _prepare(self, spec: JobSpec) -> list[Reply] | None:
