@@ -6,6 +6,7 @@ from bot.core.routing import Route
 from handlers import (
     admin,
     campaign,
+    console,
     feedback,
     group_posts,
     groups,
@@ -34,6 +35,7 @@ def all_routes() -> list[Route]:
         groups.router,
         group_posts.router,  # a bare 确认 for a waiting 群发 before the 接龙's 确认
         invites.router,  # an invited join: credit the inviter, then the usual welcome
+        console.router,
         welcome.router,
         timeline.router,
         redpacket.router,

@@ -96,6 +96,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("my_points", ("我的积分", "查积分", "积分"), Level.MEMBER, strict=False),
     CommandSpec("redeem", ("积分兑换", "兑换积分"), Level.MEMBER),
     CommandSpec("invites", ("邀请榜", "邀请排行", "邀请排行榜"), Level.MEMBER, strict=False),
+    # The leader's console on the phone: a one-time link in private chat, and logging out.
+    CommandSpec("console", ("后台", "管理后台"), Level.ADMIN, strict=False),
+    CommandSpec("console_logout", ("退出后台",), Level.ADMIN, strict=False),
 )
 
 

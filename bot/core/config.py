@@ -85,6 +85,16 @@ class WebConfig(_Strict):
         return value
 
 
+class ConsoleConfig(_Strict):
+    """The leader's console (后台) under /console/ on the web server."""
+
+    # The address leaders open, as seen from their phones: the reverse proxy's https:// URL
+    # in production (docs/console.md). Default: http://<web.host>:<web.port>.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/\s?#]+/?$")
+    link_minutes: int = Field(default=10, ge=1, le=60)  # a 后台 link opens a session within this
+    session_hours: int = Field(default=12, ge=1, le=168)  # then the leader sends 后台 again
+
+
 class WechatyConfig(_Strict):
     endpoint: str | None = None
     token: str | None = None
@@ -117,6 +127,7 @@ class Settings(_Strict):
     # Where posters and exports are written (default: exports/ beside the SQLite file).
     media_dir: str | None = None
     web: WebConfig = WebConfig()
+    console: ConsoleConfig = ConsoleConfig()
     wechaty: WechatyConfig = WechatyConfig()
     pacing: PacingConfig = PacingConfig()
     orders: OrdersConfig = OrdersConfig()

@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "bot.store.models_groups",
     "bot.store.models_webchat",
     "bot.store.models_loyalty",
+    "bot.store.models_console",
 )
 
 
