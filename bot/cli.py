@@ -8,6 +8,7 @@ import errno
 import logging
 import signal
 import sys
+from functools import partial
 from pathlib import Path
 
 from bot.core.config import ConfigError, Settings, load_settings
@@ -38,25 +39,29 @@ def _gateway_options(settings: Settings):  # type: ignore[no-untyped-def]
         raise ConfigError(f"wechaty: {exc}") from exc
 
 
-def _transport(settings: Settings, name: str, engine: object, clock: object):  # type: ignore[no-untyped-def]
+def _transport(settings: Settings, name: str, engine: object, clock: object, mount: object):  # type: ignore[no-untyped-def]
     if name == "wechaty":
         from bot.transports.wechaty import WechatyTransport
 
         return WechatyTransport(_gateway_options(settings), bot_names=(settings.bot_name,), clock=clock)
     from bot.web_api import webchat_for
 
-    return webchat_for(settings, clock, engine, media_dir=Path("data/media"))  # type: ignore[arg-type]
+    return webchat_for(settings, clock, engine, media_dir=Path("data/media"), mount=mount)  # type: ignore[arg-type]
 
 
 async def _run(settings: Settings, transport_name: str) -> None:
     from bot.app import create_app
+    from bot.console import Console, mount
     from bot.core.clock import SystemClock
     from bot.store.db import make_engine
 
     clock = SystemClock(settings.timezone)
     engine = make_engine(settings.database_url)
-    transport = _transport(settings, transport_name, engine, clock)
+    # The leader's console: under /console/ of the web chat, or of the local login page beside WeChat.
+    console = Console(settings)
+    transport = _transport(settings, transport_name, engine, clock, partial(mount, console))
     app = create_app(settings, transport=transport, clock=clock, engine=engine)
+    console.attach(app)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -66,7 +71,9 @@ async def _run(settings: Settings, transport_name: str) -> None:
         # The scan QR code, in this terminal and on a local page, before the first connection.
         from bot.transports.wechaty_login import LoginPage, print_login_prompts
 
-        login_page = LoginPage(transport, host=settings.web.host, port=settings.web.port)
+        login_page = LoginPage(
+            transport, host=settings.web.host, port=settings.web.port, setup_routes=partial(mount, console)
+        )
         await login_page.start()
         print_login_prompts(transport, login_page.url, sys.stdout)
     try:

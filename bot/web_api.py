@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,9 @@ def campaign_panel(engine: Engine, group_ids: list[str], mask: bool) -> dict[str
         }
 
 
-def setup_campaign_routes(engine: Engine, settings: Settings) -> Any:
+def setup_campaign_routes(
+    engine: Engine, settings: Settings, mount: Callable[[web.Application], None] | None = None
+) -> Callable[[web.Application], None]:
     group_ids = [g.id for g in settings.groups] + [d.id for d in settings.web.demo_groups]
 
     async def handler(request: web.Request) -> web.Response:
@@ -61,14 +64,23 @@ def setup_campaign_routes(engine: Engine, settings: Settings) -> Any:
 
     def setup(app: web.Application) -> None:
         app.router.add_get("/api/campaign", handler)
+        if mount is not None:
+            mount(app)
 
     return setup
 
 
 def webchat_for(
-    settings: Settings, clock: Clock, engine: Engine, *, port: int | None = None, media_dir: Path
+    settings: Settings,
+    clock: Clock,
+    engine: Engine,
+    *,
+    port: int | None = None,
+    media_dir: Path,
+    mount: Callable[[web.Application], None] | None = None,
 ) -> WebChat:
-    """The web chat for these settings: its groups and members, and the campaign panel."""
+    """The web chat for these settings: its groups and members, the campaign panel, and what
+    ``mount`` adds to its server (the leader's console)."""
     groups = [
         WebGroup(g.id, g.name, tuple(WebMember(m.id, m.name) for m in g.members), g.leader)
         for g in settings.groups
@@ -92,5 +104,5 @@ def webchat_for(
         host=settings.web.host,
         port=settings.web.port if port is None else port,
         media_dir=media_dir,
-        setup_routes=setup_campaign_routes(engine, settings),
+        setup_routes=setup_campaign_routes(engine, settings, mount),
     )

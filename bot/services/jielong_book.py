@@ -552,3 +552,11 @@ def _close(s: Session, pending: JielongPending, status: str, now: datetime) -> N
     pending.status = status
     pending.decided_at = now
     s.add(pending)
+
+
+def waiting_lines(s: Session, campaign_id: int) -> list[JielongPending]:
+    """The campaign's 接龙 lines still waiting for the leader's 确认 or 拒绝, oldest first."""
+    stmt = select(JielongPending).where(
+        JielongPending.campaign_id == campaign_id, JielongPending.status == PendingStatus.PENDING
+    )
+    return list(s.exec(stmt.order_by(col(JielongPending.id))))

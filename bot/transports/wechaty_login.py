@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +51,18 @@ def login_view(state: LoginState) -> dict[str, Any]:
 class LoginPage:
     """The local page with the login QR code and the account's state."""
 
-    def __init__(self, transport: WechatyTransport, *, host: str = "127.0.0.1", port: int = 8080) -> None:
+    def __init__(
+        self,
+        transport: WechatyTransport,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        setup_routes: Callable[[web.Application], None] | None = None,
+    ) -> None:
         self.transport = transport
         self.host = host
         self.port = port
+        self._setup_routes = setup_routes  # what else this server serves (the leader's console)
         self._runner: web.AppRunner | None = None
         self._bound_port: int | None = None
         self._pages = jinja2.Environment(
@@ -70,6 +79,8 @@ class LoginPage:
         app = web.Application()
         app.router.add_get("/", self._page)
         app.router.add_get("/api/login", self._state)
+        if self._setup_routes is not None:
+            self._setup_routes(app)
         return app
 
     async def start(self) -> None:
