@@ -403,3 +403,12 @@ async def test_beside_wechat_the_console_shares_the_login_page_s_server(h: Harne
                 assert response.status == 200 and "水果团" in await response.text()
     finally:
         await page.stop()
+
+
+async def test_a_stranger_s_domain_name_is_refused(h: Harness, client: TestClient) -> None:
+    """DNS rebinding: a page under evil.example resolving to this server is not this server."""
+    path = await link_path(h, "王姐")
+    for target in (path, "/console/", "/console/static/console.js"):
+        response = await client.get(target, headers={"Host": "evil.example"})
+        assert response.status == 403, target
+    assert (await client.get(path, headers={"Host": "localhost"})).status == 200

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bot.console.web import COOKIE, PREFIX, VISITOR, console_of, notice, page
 from bot.services.console_access import LinkProblem, end_session, link_problem, redeem_link, visitor
-from bot.transports.webchat.origin import same_origin
+from bot.transports.webchat.origin import host_allowed, same_origin
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -35,7 +35,7 @@ HEADERS = {
 
 def public(handler: Handler) -> Handler:
     """Mark a handler that needs no session (the login link)."""
-    handler.console_public = True  # type: ignore[attr-defined]
+    handler.public = True  # type: ignore[attr-defined]
     return handler
 
 
@@ -56,12 +56,12 @@ async def secure_headers(request: web.Request, handler: Handler) -> web.StreamRe
 @web.middleware
 async def require_session(request: web.Request, handler: Handler) -> web.StreamResponse:
     """No page, API or socket without a session; no change without its form token and our Origin."""
-    route = request.match_info
-    if isinstance(route.route.resource, web.StaticResource) or getattr(
-        route.handler, "console_public", False
-    ):
-        return await handler(request)
     console = console_of(request)
+    if not host_allowed(request.host, console.trusted):  # DNS rebinding: a stranger's domain name
+        return notice(request, 403, "地址不对", "请用机器人私聊发给你的链接打开后台。")
+    route = request.match_info
+    if isinstance(route.route.resource, web.StaticResource) or getattr(route.handler, "public", False):
+        return await handler(request)
     token = request.cookies.get(COOKIE)
     now = console.app.clock.now()
     found = await console.read(lambda s: visitor(s, token, now))

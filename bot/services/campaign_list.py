@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from bot.groupbuy.group_names import natural_key
 from bot.services.figures import sales_by_campaign
 from bot.store.models import Campaign, CampaignGroup, Group
 
@@ -39,9 +40,8 @@ def campaign_list(s: Session, group_ids: list[str], limit: int = LIST_LIMIT) -> 
         select(CampaignGroup.campaign_id, Group.name, Group.id)
         .join(Group, col(Group.id) == col(CampaignGroup.group_id))
         .where(col(CampaignGroup.campaign_id).in_(ids))
-        .order_by(col(Group.name))
     )
-    for cid, name, gid in rows:
+    for cid, name, gid in sorted(rows, key=lambda row: natural_key(row[1] or row[2])):
         names.setdefault(cid, []).append(name or gid)
     sales = sales_by_campaign(s, ids)
     return [

@@ -24,7 +24,6 @@ every value is a display string.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import re
@@ -35,7 +34,6 @@ from contextlib import AbstractContextManager
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 from aiohttp import WSMsgType, web
@@ -47,6 +45,7 @@ from bot.core.messages import OutboundMessage
 from bot.core.transport import Sink
 from bot.transports.webchat.hub import ChatHub, FrameError, WebGroup
 from bot.transports.webchat.log import ChatLog, history_key
+from bot.transports.webchat.origin import host_allowed, same_origin
 
 log = logging.getLogger(__name__)
 
@@ -56,29 +55,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 
 _dumps = partial(json.dumps, ensure_ascii=False)
-
-
-def _host_allowed(host: str) -> bool:
-    """A Host header naming an address or localhost. A page served under a domain name that
-    resolves here (DNS rebinding) would otherwise count as same-origin."""
-    name = urlsplit(f"//{host}").hostname or ""
-    if name == "localhost":
-        return True
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
-
-
-def _same_origin(request: web.Request) -> bool:
-    """A browser names the page's origin on every WebSocket and state-changing request; it must
-    be this server. Clients that are not browsers send none and cannot be a web page."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True
-    parts = urlsplit(origin)
-    return parts.scheme in ("http", "https") and parts.netloc == request.host
 
 
 class WebChat:
@@ -310,10 +286,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def _only_this_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not _host_allowed(request.host):
+    if not host_allowed(request.host):
         raise web.HTTPForbidden(text="unknown host")
     upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
-    if (upgrade or request.method not in SAFE_METHODS) and not _same_origin(request):
+    if (upgrade or request.method not in SAFE_METHODS) and not same_origin(request, required=False):
         log.warning(
             "refused a %s %s from origin %s", request.method, request.path, request.headers.get("Origin")
         )
