@@ -219,14 +219,15 @@ async def test_the_socket_checks_origin_and_hears_a_chat_order(h: Harness, clien
         assert refused.value.status == 403
     ws = await client.ws_connect("/console/ws?c=1", headers={"Origin": origin(client)})
     await h.say("刘哥", "香蕉2", group="幸福里1群")
-    frame = await asyncio.wait_for(ws.receive_json(), 1.0)
+    # Within a second on a quiet machine (bench/console.py); the test allows a busy one more.
+    frame = await asyncio.wait_for(ws.receive_json(), 3.0)
     assert frame == {"type": "changed", "campaign": 1}
     await h.say("孙奶奶", "白菜1", group="阳光2群")  # another campaign's group: nothing
     with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(ws.receive_json(), 0.5)
     await h.say("王姐", "退出后台", private=True)
     await h.say("刘哥", "苹果1", group="幸福里1群")
-    closing = await asyncio.wait_for(ws.receive(), 1.0)
+    closing = await asyncio.wait_for(ws.receive(), 3.0)
     assert ws.close_code == 4401 or closing.data == 4401
 
 
@@ -412,3 +413,28 @@ async def test_a_stranger_s_domain_name_is_refused(h: Harness, client: TestClien
         response = await client.get(target, headers={"Host": "evil.example"})
         assert response.status == 403, target
     assert (await client.get(path, headers={"Host": "localhost"})).status == 200
+
+
+async def test_without_script_a_form_comes_back_to_its_page_with_the_answer(
+    h: Harness, client: TestClient
+) -> None:
+    csrf = await log_in(h, client, "王姐")
+    back = "/console/c/1?show=unpaid"
+    response = await client.post(
+        "/console/c/1/paid",
+        data={"csrf": csrf, "no": "1", "back": back},
+        headers={"Origin": origin(client)},
+        allow_redirects=False,
+    )
+    assert response.status == 303 and response.headers["Location"] == back
+    page = await (await client.get(back)).text()
+    assert 'data-testid="flash"' in page and "已收款：1号" in page
+    assert 'data-testid="flash"' not in await (await client.get(back)).text()  # said once
+    for elsewhere in ("https://evil.example/x", "//evil.example", "/console//evil", "/other"):
+        response = await client.post(
+            "/console/c/1/paid",
+            data={"csrf": csrf, "no": "1", "back": elsewhere},
+            headers={"Origin": origin(client)},
+            allow_redirects=False,
+        )
+        assert response.headers["Location"] == "/console/c/1", elsewhere

@@ -16,7 +16,6 @@ from bot.console.forms import MembersQuery, OrdersQuery, read_form
 from bot.console.live import Watcher
 from bot.console.web import COOKIE, console_of, notice, page, visitor_of
 from bot.groupbuy.exports import Export, Format, write_exports
-from bot.groupbuy.plan import MUST_RUN
 from bot.services.campaign_list import campaign_for, campaign_list
 from bot.services.campaigns import campaign_groups
 from bot.services.console_access import session_of
@@ -27,6 +26,7 @@ from bot.services.members import member_name
 from bot.services.order_list import order_page
 from bot.services.recaps import LEADER_FILES
 from bot.services.reports import order_rows
+from bot.services.timeline_edit import may_move, may_skip
 from bot.services.timeline_edit import rows as timeline_rows
 from bot.store.models import Campaign
 from bot.transports.webchat.origin import same_origin
@@ -56,7 +56,8 @@ async def _campaign(request: web.Request, work: Any = None) -> tuple[Campaign, A
     return await console_of(request).read(read)
 
 
-def _may_decide(request: web.Request, campaign: Campaign, groups: list[str]) -> bool:
+def _may_decide(request: web.Request, groups: list[str]) -> bool:
+    """确认 and 拒绝 are the leader's: she leads one of the campaign's groups."""
     return bool(set(visitor_of(request).leads) & set(groups))
 
 
@@ -134,12 +135,8 @@ async def timeline(request: web.Request) -> web.Response:
         return notice(request, 404, *NOT_YOURS)
     campaign, rows = found
     template = "_timeline" if request.query.get("part") else "timeline"
-    skippable = {r.no for r in rows if r.status == "pending" and r.kind not in MUST_RUN - {"rain_end"}}
-    movable = {
-        r.no
-        for r in rows
-        if r.status == "pending" and r.kind != "rain_end" and r.key != "leader_packets:soon"
-    }
+    skippable = {r.no for r in rows if may_skip(r)}
+    movable = {r.no for r in rows if may_move(r)}
     return page(
         request, template, campaign=campaign, rows=rows, skippable=skippable, movable=movable, tab="timeline"
     )
@@ -163,7 +160,7 @@ async def jielong(request: web.Request) -> web.Response:
         return notice(request, 404, *NOT_YOURS)
     campaign, (lines, groups) = found
     template = "_jielong" if request.query.get("part") else "jielong"
-    may = _may_decide(request, campaign, groups)
+    may = _may_decide(request, groups)
     return page(request, template, campaign=campaign, lines=lines, may_decide=may, tab="jielong")
 
 

@@ -34,6 +34,23 @@ class Row:
         return f"{self.kind}:{self.slot}"
 
 
+# Posts that must go out (the 截团 result, the 战报...): 改期 moves them, 跳过 cannot drop them.
+UNSKIPPABLE = MUST_RUN - {"rain_end"}
+
+
+def follows(row: Row) -> bool:
+    """A post that moves with another: the rain's end, the leader's red-packet heads-up."""
+    return row.kind == "rain_end" or row.key == "leader_packets:soon"
+
+
+def may_skip(row: Row) -> bool:
+    return row.status == "pending" and row.kind not in UNSKIPPABLE
+
+
+def may_move(row: Row) -> bool:
+    return row.status == "pending" and not follows(row)
+
+
 def rows(s: Session, campaign: Campaign, config: TimelineConfig, tz: ZoneInfo) -> list[Row]:
     assert campaign.id is not None
     jobs = [j for j in full_timeline(campaign, config, tz) if j.kind not in HIDDEN_KINDS]
@@ -83,7 +100,7 @@ def skip(
 ) -> list[Row]:
     """Mark posts as not to be sent. Raises EditError without changing anything."""
     targets = resolve(rows(s, campaign, config, tz), ref)
-    if any(r.kind in MUST_RUN - {"rain_end"} for r in targets):
+    if any(r.kind in UNSKIPPABLE for r in targets):
         raise EditError("must_run", row=targets[0])
     pending = [r for r in targets if r.status == "pending"]
     if not pending:
@@ -112,7 +129,7 @@ def move(
     s.refresh(campaign, with_for_update=True)
     found = rows(s, campaign, config, tz)
     # The rain's end and the leader's packets heads-up follow their main post.
-    targets = [r for r in resolve(found, ref) if r.kind != "rain_end" and r.key != "leader_packets:soon"]
+    targets = [r for r in resolve(found, ref) if not follows(r)]
     if len(targets) != 1:
         raise EditError("ambiguous", rows=targets)
     row = targets[0]
