@@ -438,3 +438,15 @@ async def test_without_script_a_form_comes_back_to_its_page_with_the_answer(
             allow_redirects=False,
         )
         assert response.headers["Location"] == "/console/c/1", elsewhere
+
+
+async def test_members_read_as_the_会员_report(h: Harness, client: TestClient) -> None:
+    await log_in(h, client, "王姐")
+    page = await (await client.get("/console/members")).text()
+    assert "共 1 个团，3 人下过单" in page
+    names = re.findall(r'data-testid="member">\s*<div class="row"><strong>([^<]+)', page)
+    assert names == ["李阿姨", "赵姐", "张叔"]  # biggest spend first (¥20, ¥20, ¥5), then by name
+    assert "孙奶奶" not in page  # 周老师's group
+    for view in ("repeat", "vip", "silent30", "silent90"):
+        response = await client.get(f"/console/members?view={view}")
+        assert response.status == 200 and "赵姐" not in await response.text(), view  # one campaign, today

@@ -86,7 +86,7 @@ class OrdersQuery(Form):
     upto: int = Field(default=PAGE, ge=1, le=1000)  # a live refresh keeps the cards already shown
 
 
-MEMBER_VIEWS = ("all", "repeat", "silent30", "silent90", *SEGMENTS.values())
+MEMBER_VIEWS = ("all", "repeat", "vip", "silent30", "silent90", *SEGMENTS.values())
 
 
 class MembersQuery(Form):

@@ -21,7 +21,7 @@ from bot.services.campaigns import campaign_groups
 from bot.services.console_access import session_of
 from bot.services.figures import Figures, campaign_figures
 from bot.services.jielong_book import waiting_lines
-from bot.services.member_history import History, MemberStats, history_for
+from bot.services.member_history import History, MemberStats, report_data
 from bot.services.members import member_name
 from bot.services.order_list import order_page
 from bot.services.recaps import LEADER_FILES
@@ -204,13 +204,22 @@ async def members(request: web.Request) -> web.Response:
     if isinstance(query, str):
         return notice(request, 400, "筛选有误", query)
     console, visitor = console_of(request), visitor_of(request)
-    now = console.app.clock.now()
-    history = await console.read(lambda s: history_for(s, visitor.leads, now)) if visitor.leads else None
-    shown = _members_in(history, query.view) if history is not None else []
+    if not visitor.leads:
+        return page(request, "members", history=None, tab="members")
+    now, levels = console.app.clock.now(), console.settings.loyalty.vip.levels
+    data = await console.read(lambda s: report_data(s, visitor.leads, now, levels))  # as 会员 in chat
+    history: History = data["history"]  # type: ignore[assignment]
+    vips = {m.member_id: level.name for m, level in data["vips"]}  # type: ignore[attr-defined]
+    shown = (
+        [m for m in history.members if m.member_id in vips]
+        if query.view == "vip"
+        else _members_in(history, query.view)
+    )
     return page(
         request,
         "members",
         history=history,
+        vips=vips,
         view=query.view,
         shown=shown[:MEMBERS_SHOWN],
         more=max(len(shown) - MEMBERS_SHOWN, 0),
