@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from enum import Enum
 from functools import partial
 from itertools import islice
@@ -651,7 +652,7 @@ def _xlsx_money(value: object) -> object:
 
 
 def _xlsx_int(value: object) -> object:
-    return value if isinstance(value, int) else _xlsx_text(value)
+    return value if isinstance(value, int | Decimal) else _xlsx_text(value)  # Decimal: a half (1.5斤)
 
 
 def _xlsx_text_needs_work(texts: list[str]) -> bool:

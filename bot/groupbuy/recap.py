@@ -9,6 +9,7 @@ from operator import attrgetter
 from typing import Literal
 
 from bot.groupbuy.privacy import mask_name
+from bot.groupbuy.quantity import amount_fen
 from bot.groupbuy.rows import OrderRow
 
 # Bin widths for the orders-over-time chart, in minutes; the smallest that fits max_bins wins.
@@ -148,7 +149,7 @@ def _totals(lines: Sequence[OrderRow]) -> _Totals:
         coupons += r.coupon_fen
         refunds += r.refund_fen
         original = r.original_price_fen
-        at_list = original * quantity if original is not None else 0
+        at_list = amount_fen(original, quantity) if original is not None else 0
         list_value += at_list if at_list > amount else amount
     t.units, t.gross, t.coupons, t.refunds, t.list_value = units, gross, coupons, refunds, list_value
     return t

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.groupbuy.quantity import Quantity
+
 
 @dataclass(frozen=True, slots=True)
 class OrderRow:
@@ -18,7 +20,7 @@ class OrderRow:
     member_name: str
     item: str
     unit: str
-    quantity: int
+    quantity: Quantity
     unit_price_fen: int
     amount_fen: int  # the line's price before coupons and refunds
     note: str | None

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from bot.groupbuy.announce import CampaignDraft
 from bot.groupbuy.group_names import natural_key
 from bot.groupbuy.order_text import CatalogueIndex, CatalogueItem
+from bot.groupbuy.quantity import Quantity, amount_fen
 from bot.store.models import (
     Campaign,
     CampaignGroup,
@@ -209,7 +210,7 @@ class TallyLine:
     follow_no: int
     member_id: str
     name: str
-    items: list[tuple[str, int, str]]  # (item, quantity, unit)
+    items: list[tuple[str, Quantity, str]]  # (item, quantity, unit)
     amount_fen: int
     coupon_fen: int
     paid: bool
@@ -221,12 +222,12 @@ class TallyLine:
 class ItemTotal:
     name: str
     unit: str
-    quantity: int
-    stock: int | None
+    quantity: Quantity
+    stock: Quantity | None
     amount_fen: int
 
     @property
-    def remaining(self) -> int | None:
+    def remaining(self) -> Quantity | None:
         return None if self.stock is None else max(self.stock - self.quantity, 0)
 
 
@@ -257,7 +258,7 @@ def tally(s: Session, campaign_id: int) -> Tally:
         .order_by(col(Order.follow_no), col(OrderLine.item_id))
     )
     lines: dict[int, TallyLine] = {}
-    qty: dict[int, int] = {}
+    qty: dict[int, Quantity] = {}
     amount: dict[int, int] = {}
     for order, line, member in s.exec(stmt):
         item = by_id[line.item_id]
@@ -282,14 +283,14 @@ def tally(s: Session, campaign_id: int) -> Tally:
             entry.member_id,
             entry.name,
             entry.items,
-            entry.amount_fen + price * line.quantity,
+            entry.amount_fen + amount_fen(price, line.quantity),
             entry.coupon_fen,
             entry.paid,
             entry.note,
             entry.group_id,
         )
         qty[item.id] = qty.get(item.id, 0) + line.quantity  # type: ignore[index]
-        amount[item.id] = amount.get(item.id, 0) + price * line.quantity  # type: ignore[index]
+        amount[item.id] = amount.get(item.id, 0) + amount_fen(price, line.quantity)  # type: ignore[index]
     totals = [
         ItemTotal(i.name, i.unit, qty.get(i.id, 0), i.stock, amount.get(i.id, 0))  # type: ignore[arg-type]
         for i in items
@@ -324,7 +325,7 @@ def group_totals(s: Session, campaign_id: int, t: Tally) -> list[GroupTotal]:
     ]
 
 
-def add_stock(s: Session, item: Item, quantity: int) -> None:
+def add_stock(s: Session, item: Item, quantity: Quantity) -> None:
     """More stock for an item, added in the database (two admins at once both count)."""
     s.execute(update(Item).where(col(Item.id) == item.id).values(stock=Item.stock + quantity))
     s.refresh(item, attribute_names=["stock", "sold"])

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot.groupbuy.loyalty import vip_level
 from bot.groupbuy.loyalty_config import VipLevel
+from bot.groupbuy.quantity import amount_fen
 from bot.store.models import (
     Campaign,
     CampaignStatus,
@@ -141,7 +142,7 @@ def load_purchases(s: Session, group_ids: list[str]) -> tuple[list[Purchase], in
     orders: dict[int, list[object]] = {}
     for order, line, item, member in s.exec(stmt):
         assert order.id is not None and order.created_at is not None
-        amount = (item.settled_price_fen or line.unit_price_fen) * line.quantity
+        amount = amount_fen(item.settled_price_fen or line.unit_price_fen, line.quantity)
         entry = orders.get(order.id)
         if entry is None:
             orders[order.id] = [order, member.name, amount]

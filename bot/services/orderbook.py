@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlmodel import Session, col
 
+from bot.groupbuy.quantity import Quantity, amount_fen, normalize
 from bot.services.pickup import pickup_code
 from bot.store.db import table
 from bot.store.models import Campaign, CampaignStatus, Item, Order, OrderLine, OrderStatus
@@ -134,22 +135,22 @@ class Rejected:
     item: str
     unit: str
     reason: Refusal
-    wanted: int
-    limit: int | None = None
-    have: int = 0
-    remaining: int | None = None
+    wanted: Quantity
+    limit: Quantity | None = None
+    have: Quantity = 0
+    remaining: Quantity | None = None
 
     @property
-    def can_add(self) -> int | None:
-        return None if self.limit is None else max(self.limit - self.have, 0)
+    def can_add(self) -> Quantity | None:
+        return None if self.limit is None else normalize(max(self.limit - self.have, 0))
 
 
 @dataclass(frozen=True)
 class Accepted:
     item: str
     unit: str
-    quantity: int  # the line's quantity after the change
-    delta: int
+    quantity: Quantity  # the line's quantity after the change
+    delta: Quantity
 
 
 @dataclass
@@ -166,7 +167,7 @@ class Outcome:
 @dataclass
 class _Line:
     id: int
-    quantity: int
+    quantity: Quantity
 
 
 def _lock_order(conn: Connection, campaign_id: int, member_id: str) -> tuple[Any, dict[int, _Line]]:
@@ -178,7 +179,7 @@ def _lock_order(conn: Connection, campaign_id: int, member_id: str) -> tuple[Any
     return rows[0], lines
 
 
-def _move_stock(conn: Connection, item: Item, delta: int) -> bool:
+def _move_stock(conn: Connection, item: Item, delta: Quantity) -> bool:
     """Atomically move ``delta`` units of stock (negative gives units back)."""
     stmt = _TAKE_STOCK if delta > 0 and item.stock is not None else _MOVE_STOCK
     return bool(stmt.rows(conn, {"item_id": item.id, "delta": delta}))
@@ -189,7 +190,7 @@ def change_order(
     campaign: Campaign,
     member_id: str,
     group_id: str,
-    wants: list[tuple[Item, int]],
+    wants: list[tuple[Item, Quantity]],
     now: datetime,
     *,
     mode: str = "add",
@@ -226,8 +227,8 @@ def change_order(
     for item, qty in wants:
         assert item.id is not None
         current = lines[item.id].quantity if item.id in lines else 0
-        target = current + qty if mode == "add" else qty
-        delta = target - current
+        target = normalize(current + qty) if mode == "add" else qty
+        delta = normalize(target - current)
         if delta == 0:
             if mode == "set" and target == 0:
                 outcome.rejected.append(Rejected(item.name, item.unit, Refusal.NOT_ORDERED, qty))
@@ -244,7 +245,7 @@ def change_order(
             continue
         if not _move_stock(conn, item, delta):
             sold = _READ_SOLD.scalar(conn, {"item_id": item.id})
-            remaining = max((item.stock or 0) - sold, 0)
+            remaining = normalize(max((item.stock or 0) - sold, 0))
             if remaining == 0:
                 sold_out.add(item.id)
             reason = Refusal.SOLD_OUT if remaining == 0 else Refusal.NOT_ENOUGH
@@ -366,7 +367,7 @@ def cancel_order(
 @dataclass(frozen=True)
 class OrderView:
     follow_no: int
-    items: list[tuple[str, int, str, int]]  # (name, quantity, unit, line amount in fen)
+    items: list[tuple[str, Quantity, str, int]]  # (name, quantity, unit, line amount in fen)
     amount_fen: int
     coupon_fen: int
     paid: bool
@@ -384,7 +385,7 @@ def view_order(s: Session, campaign_id: int, member_id: str) -> OrderView | None
     if not rows:
         return None
     first = rows[0]
-    items = [(r.name, r.quantity, r.unit, r.price * r.quantity) for r in rows]
+    items = [(r.name, r.quantity, r.unit, amount_fen(r.price, r.quantity)) for r in rows]
     return OrderView(
         first.follow_no,
         items,

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from bot.groupbuy.quantity import Quantity, amount_fen
 from bot.services.campaigns import campaign_groups
 from bot.store.models import (
     Campaign,
@@ -62,7 +63,7 @@ class Packet:
     campaign: Campaign
     order: Order
     name: str
-    items: list[tuple[str, int, str]]  # (item, quantity, unit)
+    items: list[tuple[str, Quantity, str]]  # (item, quantity, unit)
     amount_fen: int
 
     @property
@@ -80,7 +81,7 @@ def packet(s: Session, campaign: Campaign, order: Order) -> Packet:
     items, amount = [], 0
     for line, item in s.exec(stmt):
         items.append((item.name, line.quantity, item.unit))
-        amount += (item.settled_price_fen or line.unit_price_fen) * line.quantity
+        amount += amount_fen(item.settled_price_fen or line.unit_price_fen, line.quantity)
     member = s.get(Member, order.member_id)
     return Packet(campaign, order, member.name if member else order.member_id, items, amount)
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from bot.groupbuy.pickup_points import choice_points, order_pickup
+from bot.groupbuy.quantity import amount_fen
 from bot.groupbuy.rows import OrderRow
 from bot.services.pickup import pickup_choices
 from bot.store.models import Campaign, Group, Item, Member, Order, OrderLine, OrderStatus
@@ -41,7 +42,7 @@ def order_rows(s: Session, campaign: Campaign, tz: ZoneInfo) -> list[OrderRow]:
                 unit=item.unit,
                 quantity=line.quantity,
                 unit_price_fen=price,
-                amount_fen=price * line.quantity,
+                amount_fen=amount_fen(price, line.quantity),
                 note=order.note,
                 paid=order.paid,
                 pickup=order_pickup(

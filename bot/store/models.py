@@ -14,14 +14,21 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
+from bot.groupbuy.quantity import Quantity
 from bot.groupbuy.status import CampaignStatus
-from bot.store.types import UTCDateTime
+from bot.store.types import QuantityType, UTCDateTime
 
 __all__ = ["CampaignStatus"]  # the domain's statuses, stored as text
 
 
 def _dt(nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _qty(key: str, *, nullable: bool = False, default: Quantity | None = None) -> Any:
+    """A quantity column: code knows it as ``key``; the stored column's name says it holds hundredths."""
+    column = Column(f"{key}_x100", QuantityType(), key=key, nullable=nullable)
+    return Field(default=default, sa_column=column)
 
 
 class Group(SQLModel, table=True):
@@ -104,10 +111,13 @@ class Item(SQLModel, table=True):
     price_fen: int
     original_price_fen: int | None = None
     unit: str = "份"
+    # Quantities are exact (int, or Decimal halves for goods sold by weight), stored as integer
+    # hundredths in columns named for it, so a store written before halves existed fails loudly
+    # instead of being read a hundred times too small.
     # None: unlimited.
-    stock: int | None = None
-    sold: int = 0
-    limit_per_member: int | None = None
+    stock: Quantity | None = _qty("stock", nullable=True)
+    sold: Quantity = _qty("sold", default=0)
+    limit_per_member: Quantity | None = _qty("limit_per_member", nullable=True)
     # 阶梯价: [{"min_units": 30, "price_fen": 1180}] or {"min_buyers": ...}; settled at close.
     tiers: list[dict[str, int]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     settled_price_fen: int | None = None
@@ -153,7 +163,7 @@ class OrderLine(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="orders.id", index=True)
     item_id: int = Field(foreign_key="item.id", index=True)
-    quantity: int
+    quantity: Quantity = _qty("quantity")
     unit_price_fen: int
     note: str | None = None
     created_at: datetime | None = _dt()
