@@ -1,4 +1,8 @@
-"""Members' orders: free-form order text (苹果x2 香蕉1), 取消, 改, 我的订单."""
+"""Members' orders in the group, all read by the one order grammar (bot/groupbuy/order_text.py):
+free-form text (苹果x2 香蕉1, 橙子改成3, 苹果不要了, 我订了啥) and the loose command words 改 / 取消 /
+我的订单, whose whole message goes through the same grammar. Outside a group, 我的订单 lists the
+member's orders of recent campaigns.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,18 @@ from bot.core.commands import Invocation
 from bot.core.context import Ctx
 from bot.core.messages import Reply
 from bot.core.routing import Router
-from bot.groupbuy.order_text import ParsedOrder, parse_order_text
-from bot.services.campaigns import find_item
+from bot.groupbuy.order_text import ParsedOrder, parse_order_text, repeat_key
 from bot.services.coupons import apply_coupon, coupon_holders
-from bot.services.orderbook import Outcome, cancel_order, change_order, view_order
+from bot.services.orderbook import Outcome, change_from_text, view_order
 from bot.services.shop import Shop, shop_of, sold_out
 from bot.services.stars import vip_of, vip_window_open
 from bot.services.timeline_hooks import order_followups
 from bot.store.models import Campaign, CampaignStatus, Order, OrderStatus
 
 router = Router("orders")
+
+# Command words that are member order talk: their whole message is read by the order grammar.
+ORDER_COMMANDS = frozenset({"cancel_order", "change", "my_orders"})
 
 
 def _closed_reply(ctx: Ctx, shop: Shop) -> Reply | None:
@@ -41,84 +47,88 @@ def _to_sender(ctx: Ctx, template: str, **data: object) -> Reply:
     return Reply(template, {"in_group": ctx.message.is_group, **data}, mentions=mentions)
 
 
-def _result(ctx: Ctx, shop: Shop, outcome: Outcome, parsed: ParsedOrder | None, template: str) -> list[Reply]:
-    assert shop.campaign.id is not None
-    if outcome.closed:
-        return [_to_sender(ctx, "orders/closed", campaign=shop.campaign)]
-    # Timeline hooks (issue 4): red-packet coupons onto the order, 仅剩N件 / 售罄 broadcasts.
-    extra = order_followups(ctx, shop.campaign, outcome.touched_items, coupons=shop.rain)
-    if outcome.order_id is not None and outcome.accepted and ctx.sender_id in coupon_holders(ctx):
-        apply_coupon(ctx.session, outcome.order_id, ctx.sender_id, ctx.now)  # a personal coupon, once
-    view = view_order(ctx.session, shop.campaign.id, ctx.sender_id) if outcome.order_id else None
-    return [
-        _to_sender(
-            ctx,
-            template,
-            campaign=shop.campaign,
-            outcome=outcome,
-            order=view,
-            unknown=list(parsed.unknown) if parsed else [],
-            unreadable=list(parsed.unreadable) if parsed else [],
-            item_names=[i.name for i in shop.items],
-        ),
-        *extra,
-    ]
-
-
 @dataclass(frozen=True)
 class OrderArgs:
     shop: Shop
     parsed: ParsedOrder
+    command: bool  # started with 取消 / 改 / 我的订单: a member talking to the bot about her order
 
 
 def order_text(ctx: Ctx) -> OrderArgs | None:
-    """Any group message that reads as an order for the current campaign."""
-    if ctx.invocation is not None or not ctx.message.is_group:
+    """Any group message that the grammar reads as about an order in the current campaign."""
+    inv = ctx.invocation
+    if (inv is not None and inv.spec.key not in ORDER_COMMANDS) or not ctx.message.is_group:
         return None
     shop = shop_of(ctx)
     if shop is None:
         return None
     parsed = parse_order_text(ctx.text, shop.index)
-    return None if parsed is None else OrderArgs(shop, parsed)
+    return None if parsed is None else OrderArgs(shop, parsed, inv is not None)
 
 
-@router.command("cancel_order", keeps_cache=True)
-def cancel(ctx: Ctx, inv: Invocation) -> Reply | list[Reply] | None:
-    shop = shop_of(ctx)
-    if shop is None:
-        return None
-    names = inv.rest.split()
-    found = [find_item(n, shop.items) for n in names]
-    if names and any(f is None for f in found):
-        return None  # 「取消了吗」: not a command after all
+@router.route(order_text, keeps_cache=True)
+def place(ctx: Ctx, args: OrderArgs) -> Reply | list[Reply] | None:
+    shop, parsed = args.shop, args.parsed
+    assert shop.campaign.id is not None
+    if parsed.lookup:
+        view = view_order(ctx.session, shop.campaign.id, ctx.sender_id)
+        return _to_sender(ctx, "orders/mine", orders=[(shop.campaign, view)] if view else [])
     if (closed := _closed_reply(ctx, shop)) is not None:
         return closed
-    items = [f for f in found if f is not None] if names else None
-    outcome = cancel_order(ctx.session, shop.campaign, ctx.sender_id, items, ctx.now, sold_out(ctx))
-    if not outcome.accepted and not outcome.rejected:
-        return _to_sender(ctx, "orders/none", campaign=shop.campaign)
-    return _result(ctx, shop, outcome, None, "orders/cancelled")
+    outcome = change_from_text(
+        ctx.session,
+        shop.campaign,
+        ctx.sender_id,
+        ctx.group_id or "",
+        parsed,
+        shop.index,
+        shop.by_id,
+        ctx.now,
+        text_key=repeat_key(ctx.text),
+        sold_out=sold_out(ctx),
+        early=shop.campaign.status == CampaignStatus.SCHEDULED,  # a VIP's head start
+    )
+    if outcome.closed:
+        return _to_sender(ctx, "orders/closed", campaign=shop.campaign)
+    decision = outcome.decision
+    view = view_order(ctx.session, shop.campaign.id, ctx.sender_id) if outcome.order_id else None
+    if outcome.repeat:
+        return _to_sender(ctx, "orders/repeat", campaign=shop.campaign, order=view)
+    if decision is not None and decision.nothing_to_cancel and not outcome.accepted and not decision.asks:
+        # 不要了 with nothing ordered: an answer only when she spoke to the bot (取消)
+        return _to_sender(ctx, "orders/none", campaign=shop.campaign) if args.command else None
+    extra = order_followups(ctx, shop.campaign, outcome.touched_items, coupons=shop.rain)
+    if outcome.order_id is not None and outcome.accepted and ctx.sender_id in coupon_holders(ctx):
+        apply_coupon(ctx.session, outcome.order_id, ctx.sender_id, ctx.now)  # a personal coupon, once
+    return [_placed(ctx, shop, outcome, parsed, view), *extra]
 
 
-@router.command("change", keeps_cache=True)
-def change(ctx: Ctx, inv: Invocation) -> Reply | list[Reply] | None:
-    shop = shop_of(ctx)
-    if shop is None:
-        return None
-    parsed = parse_order_text(inv.rest, shop.index)
-    if parsed is None or not (parsed.parts or parsed.unknown or parsed.unreadable):
-        return None
-    return _apply(ctx, shop, parsed, mode="set")
+def _placed(ctx: Ctx, shop: Shop, outcome: Outcome, parsed: ParsedOrder, view: object) -> Reply:
+    decision = outcome.decision
+    names = {i.id: i for i in shop.items}
+    return _to_sender(
+        ctx,
+        "orders/placed",
+        campaign=shop.campaign,
+        outcome=outcome,
+        order=view,
+        changed={a.item: outcome.before(a) for a in outcome.accepted},
+        asks=[(a, [names[i] for i in a.item_ids if i in names]) for a in (decision.asks if decision else [])],
+        already=bool(decision and decision.already and not outcome.accepted),
+        not_ordered=[names[i].name for i in (decision.not_ordered if decision else []) if i in names],
+        unknown=list(parsed.unknown),
+        unreadable=[(u, names.get(u.item_id)) for u in parsed.unreadable if u.reason != "qty"],
+        items=shop.items,
+    )
 
 
 @router.command("my_orders", writes=False, keeps_cache=True)
 def mine(ctx: Ctx, inv: Invocation) -> Reply | None:
+    """我的订单 in a private chat (or a group with no campaign): recent campaigns' orders."""
     if inv.rest:
         return None
-    shop = shop_of(ctx)
-    campaigns = [shop.campaign] if shop else _my_campaigns(ctx)
     views = []
-    for c in campaigns:
+    for c in _my_campaigns(ctx):
         assert c.id is not None
         view = view_order(ctx.session, c.id, ctx.sender_id)
         if view is not None:
@@ -135,29 +145,3 @@ def _my_campaigns(ctx: Ctx) -> list[Campaign]:
         .limit(5)
     )
     return list(ctx.session.exec(stmt))
-
-
-@router.route(order_text, keeps_cache=True)
-def place(ctx: Ctx, args: OrderArgs) -> Reply | list[Reply]:
-    return _apply(ctx, args.shop, args.parsed, mode="add")
-
-
-def _apply(ctx: Ctx, shop: Shop, parsed: ParsedOrder, *, mode: str) -> Reply | list[Reply]:
-    """Order (``add``) or 改 (``set``) the parsed quantities, unless the campaign is not open."""
-    if (closed := _closed_reply(ctx, shop)) is not None:
-        return closed
-    wants = [(shop.item(p.item_id), p.quantity) for p in parsed.parts]
-    outcome = change_order(
-        ctx.session,
-        shop.campaign,
-        ctx.sender_id,
-        ctx.group_id or "",
-        wants,
-        ctx.now,
-        mode=mode,
-        note=parsed.note,
-        room=parsed.room,
-        sold_out=sold_out(ctx),
-        early=shop.campaign.status == CampaignStatus.SCHEDULED,  # a VIP's head start
-    )
-    return _result(ctx, shop, outcome, parsed, "orders/placed")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
+from bot.groupbuy.intent import decide
 from bot.groupbuy.numerals import parse_int, parse_quantity
 from bot.groupbuy.order_text import CatalogueIndex, CatalogueItem, ParsedOrder, parse_order_text
 from bot.groupbuy.rooms import parse_room, room_sort_key
@@ -28,10 +31,13 @@ def summary(parsed: ParsedOrder | None) -> dict | None:
     out: dict = {}
     if parsed.parts:
         out["parts"] = {NAMES.get(p.item_id, p.item_id): p.quantity for p in parsed.parts}
+        ops = {NAMES.get(p.item_id, p.item_id): p.op.value for p in parsed.parts if p.op != "order"}
+        if ops:
+            out["ops"] = ops
     if parsed.unknown:
         out["unknown"] = {u.name: u.suggestion for u in parsed.unknown}
     if parsed.unreadable:
-        out["unreadable"] = list(parsed.unreadable)
+        out["unreadable"] = [str(u) for u in parsed.unreadable]
     if parsed.note:
         out["note"] = parsed.note
     if parsed.room:
@@ -41,7 +47,7 @@ def summary(parsed: ParsedOrder | None) -> dict | None:
 
 CASES = [
     # plain name + quantity forms
-    ("苹果+2", {"parts": {"苹果": 2}}),
+    ("苹果+2", {"parts": {"苹果": 2}, "ops": {"苹果": "add"}}),
     ("苹果 2", {"parts": {"苹果": 2}}),
     ("苹果x2", {"parts": {"苹果": 2}}),
     ("苹果×2", {"parts": {"苹果": 2}}),
@@ -55,11 +61,14 @@ CASES = [
     ("苹果两斤", {"parts": {"苹果": 2}}),
     ("苹果俩", {"parts": {"苹果": 2}}),
     ("苹果十二斤", {"parts": {"苹果": 12}}),
-    ("苹果二十个", {"parts": {"苹果": 20}}),
-    ("苹果2箱", {"parts": {"苹果": 2}}),
+    ("苹果二十斤", {"parts": {"苹果": 20}}),
+    # a unit that is not the item's: asked, never guessed (2箱 is not 2斤)
+    ("苹果二十个", {"unreadable": ["苹果二十个"]}),
+    ("苹果2箱", {"unreadable": ["苹果2箱"]}),
+    ("苹果1公斤", {"parts": {"苹果": 2}}),
     ("香蕉1把", {"parts": {"香蕉": 1}}),
     ("鸡蛋3盒", {"parts": {"鸡蛋": 3}}),
-    ("鸡蛋 2提", {"parts": {"鸡蛋": 2}}),
+    ("鸡蛋 2份", {"parts": {"鸡蛋": 2}}),
     ("猕猴桃5颗", {"parts": {"猕猴桃": 5}}),
     # several items in one line
     ("苹果x2 香蕉1", {"parts": {"苹果": 2, "香蕉": 1}}),
@@ -68,17 +77,18 @@ CASES = [
     ("苹果两斤、香蕉一把", {"parts": {"苹果": 2, "香蕉": 1}}),
     ("苹果2斤，香蕉3把，鸡蛋1盒", {"parts": {"苹果": 2, "香蕉": 3, "鸡蛋": 1}}),
     ("苹果2斤 苹果3斤", {"parts": {"苹果": 5}}),
-    ("苹果香蕉各1斤", {"parts": {"苹果": 1, "香蕉": 1}}),
+    ("苹果百香果各1斤", {"parts": {"苹果": 1, "百香果": 1}}),
+    ("苹果香蕉各1斤", {"parts": {"苹果": 1}, "unreadable": ["香蕉各1斤"]}),
     # quantity before the name, with or without a verb
     ("要两斤苹果", {"parts": {"苹果": 2}}),
     ("来三份香蕉", {"parts": {"香蕉": 3}}),
     ("我要一盒鸡蛋", {"parts": {"鸡蛋": 1}}),
     ("买2斤百香果", {"parts": {"百香果": 2}}),
     ("拍3个猕猴桃", {"parts": {"猕猴桃": 3}}),
-    ("两斤苹果 三斤香蕉", {"parts": {"苹果": 2, "香蕉": 3}}),
+    ("两斤苹果 三斤百香果", {"parts": {"苹果": 2, "百香果": 3}}),
     ("要苹果", {"parts": {"苹果": 1}}),
     ("订苹果和香蕉", {"parts": {"苹果": 1, "香蕉": 1}}),
-    ("苹果2斤，再来一份香蕉", {"parts": {"苹果": 2, "香蕉": 1}}),
+    ("苹果2斤，再来一份香蕉", {"parts": {"苹果": 2, "香蕉": 1}, "ops": {"香蕉": "add"}}),
     # names containing numerals, aliases, containment, Latin names, variant characters, typos
     ("三文鱼2份", {"parts": {"三文鱼": 2}}),
     ("百香果 3", {"parts": {"百香果": 3}}),
@@ -95,23 +105,25 @@ CASES = [
     ("香瓜2个", {"unknown": {"香瓜": "香蕉"}}),
     ("榴莲2个", {"unknown": {"榴莲": None}}),
     ("苹果2斤 榴莲1个", {"parts": {"苹果": 2}, "unknown": {"榴莲": None}}),
-    # quantities that are not whole numbers
-    ("苹果半斤", {"unreadable": ["苹果半斤"]}),
-    ("苹果0.5", {"unreadable": ["苹果0.5"]}),
-    ("苹果1.5斤", {"unreadable": ["苹果1.5斤"]}),
-    ("苹果两斤半", {"unreadable": ["苹果两斤半"]}),
+    # halves for goods sold by weight, exact; other goods stay whole
+    ("苹果半斤", {"parts": {"苹果": Decimal("0.5")}}),
+    ("苹果0.5", {"parts": {"苹果": Decimal("0.5")}}),
+    ("苹果1.5斤", {"parts": {"苹果": Decimal("1.5")}}),
+    ("苹果两斤半", {"parts": {"苹果": Decimal("2.5")}}),
     ("苹果两斤半斤", {"unreadable": ["苹果两斤半斤"]}),
     ("苹果1斤2两", {"unreadable": ["苹果1斤2两"]}),
+    ("苹果1斤5两", {"parts": {"苹果": Decimal("1.5")}}),
     ("苹果0", {"unreadable": ["苹果0"]}),
-    ("苹果-1", {"unreadable": ["苹果-1"]}),
+    ("苹果-1", {"parts": {"苹果": 1}, "ops": {"苹果": "reduce"}}),
     ("苹果2斤 香蕉半把", {"parts": {"苹果": 2}, "unreadable": ["香蕉半把"]}),
+    ("猕猴桃1.5个", {"unreadable": ["猕猴桃1.5个"]}),
     # rooms and notes
     ("3栋1202 苹果2斤", {"parts": {"苹果": 2}, "room": "3-1202"}),
     ("3-1202 苹果两斤 不要太熟", {"parts": {"苹果": 2}, "room": "3-1202", "note": "不要太熟"}),
     ("苹果2斤 3号楼1202", {"parts": {"苹果": 2}, "room": "3-1202"}),
     ("295-909 香蕉6把", {"parts": {"香蕉": 6}, "room": "295-909"}),
     ("苹果2斤 晚点取", {"parts": {"苹果": 2}, "note": "晚点取"}),
-    ("苹果2斤，几点到？", {"parts": {"苹果": 2}, "note": "几点到?"}),
+    ("苹果2斤，几点到？", {"parts": {"苹果": 2}}),  # a question is not a packing note
     ("三文鱼1份 不要辣", {"parts": {"三文鱼": 1}, "note": "不要辣"}),
     ("苹果２斤　香蕉１把", {"parts": {"苹果": 2, "香蕉": 1}}),
     # chit-chat: no order, no reply
@@ -133,7 +145,7 @@ CASES = [
     ("要不要再开一团", None),
     ("我家3口人", None),
     ("等我5分钟", None),
-    ("+1", None),  # several items on sale: +1 of what?
+    ("+1", {"parts": {None: 1}}),  # several items on sale: +1 of what? (asked)
     ("3", None),
     ("13812345678", None),
     ("3栋1202", None),
@@ -156,19 +168,23 @@ def test_at_least_sixty_realistic_lines() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("+1", {"parts": {9: 1}}),
-        ("+2", {"parts": {9: 2}}),
-        ("x3", {"parts": {9: 3}}),
-        ("2个", {"parts": {9: 2}}),
-        ("要3个", {"parts": {9: 3}}),
-        ("295-909 6份", {"parts": {9: 6}, "room": "295-909"}),
+        ("+1", {"parts": {None: 1}}),
+        ("+2", {"parts": {None: 2}}),
+        ("x3", {"parts": {None: 3}}),
+        ("2个", {"parts": {None: 2}}),
+        ("要3个", {"parts": {None: 3}}),
+        ("295-909 6份", {"parts": {None: 6}, "room": "295-909"}),
         ("3", None),  # a bare number is not enough even with one item
         ("+1 +1", None),
         ("半个", {"unreadable": ["半个"]}),
     ],
 )
 def test_single_item_catalogue_accepts_bare_quantities(text: str, expected: dict | None) -> None:
-    assert summary(parse_order_text(text, SINGLE)) == expected
+    """The grammar leaves the item open; ``decide`` takes the campaign's only item."""
+    parsed = parse_order_text(text, SINGLE)
+    assert summary(parsed) == expected
+    if parsed is not None and parsed.parts:
+        assert list(decide(parsed, {}, CatalogueIndex(SINGLE)).targets) == [9]
 
 
 def test_parts_keep_raw_text_and_sum_duplicates() -> None:
@@ -193,7 +209,7 @@ def test_index_remembers_repeated_texts_within_a_bound(monkeypatch: pytest.Monke
     index = CatalogueIndex(CATALOGUE)
     first = parse_order_text("苹果2斤 香蕉1", index)
     assert parse_order_text("苹果2斤 香蕉1", index) is first
-    assert parse_order_text("你好", index) is None and "你好" in index.parsed  # chit-chat too
+    assert parse_order_text("你好", index) is None and ("你好", False) in index.parsed  # chit-chat too
     monkeypatch.setattr(grammar, "MEMO_LIMIT", 3)
     for n in range(10):
         assert summary(parse_order_text(f"苹果{n + 1}", index)) == {"parts": {"苹果": n + 1}}

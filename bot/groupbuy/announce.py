@@ -164,6 +164,8 @@ _ALIAS_RE = re.compile(r"^别名[:：]?(?P<v>.+)$")
 _NAME_ALIAS_RE = re.compile(r"^(?P<name>[^()]+?)\s*\((?P<aliases>[^()]+)\)$")
 _ALIAS_SEP_RE = re.compile(r"[/、,，|]")
 _BULLET_RE = re.compile(r"^\d{1,2}[、.)]\s*(?=\D)")
+# A letter code in front of the name (A 套餐, B. 红烧肉, C、宫保鸡丁): members order by it (B 1份).
+_CODE_RE = re.compile(r"^(?P<code>[A-Za-z])\s*(?:[.、)）:：]\s*|\s+)(?=[^\sA-Za-z0-9])")
 
 _COUNT_RE = re.compile(rf"^(?P<n>\d+|[{CN_DIGITS}]+)\s*(?P<unit>[^\d\s]{{0,3}})$")
 _BUYER_UNITS = {"", "人", "位", "户", "名"}
@@ -283,6 +285,9 @@ def _split_name(name: str) -> tuple[str, tuple[str, ...]]:
 
 def _parse_item(line: _Line) -> ItemDraft:
     text = _BULLET_RE.sub("", line.text)
+    code = None
+    if m := _CODE_RE.match(text):
+        code, text = m["code"].upper(), text[m.end() :]
     end = _name_end(text)
     raw_name = text[:end].strip() if end is not None else text.strip()
     name, aliases = _split_name(raw_name)
@@ -344,7 +349,7 @@ def _parse_item(line: _Line) -> ItemDraft:
         original_price_fen=original,
         stock=stock,
         limit_per_member=limit,
-        aliases=tuple(dict.fromkeys(aliases + tuple(extra_aliases))),
+        aliases=tuple(dict.fromkeys(aliases + tuple(extra_aliases) + ((code,) if code else ()))),
     )
 
 

@@ -1,19 +1,23 @@
-"""Quantities as members write them: 2, 两, 俩, 十二, 半, 0.5.
+"""Numbers as members write them: 2, 两, 俩, 十二, 1.5, 一点五.
 
-Only whole positive numbers are quantities; halves and decimals are "unreadable" so the bot can ask
-for a whole number instead of guessing.
+``parse_quantity`` takes whole positive numbers only (command arguments such as 加库存 苹果 20);
+the order grammar reads exact decimals with ``parse_number`` and decides itself where halves fit.
 """
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 
 import cn2an
+
+from bot.groupbuy.quantity import Quantity, normalize
 
 CN_NUMERAL_CHARS = "零〇一二两俩三四五六七八九十百千廿"
 # cn2an does not know 俩 (colloquial "two"); everything else goes through cn2an.
 _COLLOQUIAL = str.maketrans({"俩": "两"})
 _SINGLE = dict(zip("一二两俩三四五六七八九十", (1, 2, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10), strict=True))
+_CN_DIGIT = dict(zip("零〇一二三四五六七八九", (0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
 _ARABIC = re.compile(r"\d+")
 _DECIMAL = re.compile(r"\d*\.\d+|\d+\.\d*")
 # Sane maxima, checked where numbers are read so no database ever sees more (PostgreSQL's
@@ -57,3 +61,22 @@ def parse_quantity(number: str, has_half: bool = False) -> int | None:
     if value is None or value <= 0 or value > MAX_QUANTITY:
         return None
     return value
+
+
+def parse_number(text: str) -> Quantity | None:
+    """A non-negative number as members write it: 2, 两, 十二, 1.5, 一点五; exact, else None."""
+    text = text.strip()
+    if not text or len(text) > 12:
+        return None
+    if _DECIMAL.fullmatch(text):
+        try:
+            return normalize(Decimal(text if not text.startswith(".") else "0" + text))
+        except InvalidOperation:
+            return None
+    if "点" in text:
+        whole, _, part = text.partition("点")
+        head = parse_int(whole)
+        if head is None or not part or not all(ch in _CN_DIGIT for ch in part):
+            return None
+        return normalize(Decimal(f"{head}.{''.join(str(_CN_DIGIT[ch]) for ch in part)}"))
+    return parse_int(text)

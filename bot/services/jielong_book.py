@@ -30,14 +30,18 @@ from sqlmodel import Session, col, or_, select
 from bot.groupbuy.jielong import (
     LINE_JOIN,
     DropEntry,
+    JielongEntry,
     JielongSnapshot,
     JielongState,
     NeedsConfirm,
     SetEntry,
     confirm,
+    parse_jielong,
+    parse_jielong_xml,
     reconcile,
 )
-from bot.groupbuy.order_text import CatalogueIndex, ParsedOrder, UnknownItem, parse_order_text
+from bot.groupbuy.order_text import CatalogueIndex, Op, ParsedOrder, UnknownItem, parse_order_text
+from bot.groupbuy.quantity import Quantity, normalize
 from bot.groupbuy.rooms import parse_room
 from bot.groupbuy.text import fold_width
 from bot.services.campaigns import catalogue, items_of
@@ -66,6 +70,8 @@ _DROP = re.compile(r"[\W_]+")
 _SPACES = re.compile(r"\s+")
 # A title shorter than this never links by being contained in the campaign title (团购, 接龙).
 MIN_PARTIAL_TITLE = 3
+# Lists about something else than buying: never linked to a campaign by what their lines say.
+_NOT_GOODS = re.compile(r"打卡|签到|运动|晨跑|跑步|健身|报名|投票|拼车|接送|值班|活动|作业|读书")
 
 
 # ------------------------------------------------------------------------------------------ linking
@@ -88,7 +94,58 @@ def links_to(snap: JielongSnapshot, campaign_title: str) -> bool:
 
 
 def linked_campaign(s: Session, group_id: str, snap: JielongSnapshot, now: datetime) -> Campaign | None:
-    """The group's open, scheduled or just-closed campaign this 接龙 is for; None: not a group-buy list."""
+    """The group's open, scheduled or just-closed campaign this 接龙 is for; None: not a group-buy list
+    (or one waiting for the leader to say which campaign it belongs to, see ``find_link``)."""
+    link = find_link(s, group_id, snap, now)
+    return link.campaign if link.confirmed else None
+
+
+@dataclass(frozen=True)
+class Link:
+    """Which campaign a 接龙 feeds. ``confirmed`` False with a campaign: the list's title matches no
+    campaign and only some of its lines read as that campaign's goods, so the leader is asked once
+    (``pending``: the question, already asked when set)."""
+
+    campaign: Campaign | None
+    confirmed: bool = True
+    pending: JielongPending | None = None
+
+
+def find_link(s: Session, group_id: str, snap: JielongSnapshot, now: datetime) -> Link:
+    """By the title (``#接龙 周六水果团``); else a list seen before; else by its goods: linked when at
+    least half of its lines read as one campaign's goods (``#接龙 明早9点到货``), a question for the
+    leader when only some do, nothing when none do (打卡, sports)."""
+    candidates = _candidates(s, group_id, now)
+    for c in candidates:
+        if links_to(snap, c.title):
+            return Link(c)
+    if not candidates:
+        return Link(None)
+    ids = [c.id for c in candidates]
+    stmt = select(JielongList).where(
+        JielongList.group_id == group_id, JielongList.key == snap.key, col(JielongList.campaign_id).in_(ids)
+    )
+    for row in s.exec(stmt):
+        asked = s.exec(
+            select(JielongPending).where(JielongPending.list_id == row.id, JielongPending.kind == LINK)
+        ).first()
+        campaign = next(c for c in candidates if c.id == row.campaign_id)
+        if asked is None or asked.status == PendingStatus.CONFIRMED:
+            return Link(campaign)
+        return Link(None if asked.status == PendingStatus.REJECTED else campaign, False, asked)
+    lines = [e for e in snap.entries if e.nickname or e.content]
+    if not lines or any(_NOT_GOODS.search(text) for text in (snap.title, *snap.description)):
+        return Link(None)
+    reads = {c.id: _goods_lines(s, c, snap, lines) for c in candidates}
+    best = max(candidates, key=lambda c: reads[c.id])
+    if reads[best.id] == 0:
+        return Link(None)
+    if 2 * reads[best.id] >= len(lines) and sum(1 for n in reads.values() if n) == 1:
+        return Link(best)
+    return Link(best, confirmed=False)
+
+
+def _candidates(s: Session, group_id: str, now: datetime) -> list[Campaign]:
     stmt = (
         select(Campaign)
         .join(CampaignGroup, col(CampaignGroup.campaign_id) == col(Campaign.id))
@@ -101,7 +158,52 @@ def linked_campaign(s: Session, group_id: str, snap: JielongSnapshot, now: datet
         )
         .order_by(col(Campaign.id).desc())
     )
-    return next((c for c in s.exec(stmt) if links_to(snap, c.title)), None)
+    return list(s.exec(stmt))
+
+
+def _goods_lines(s: Session, campaign: Campaign, snap: JielongSnapshot, entries: list[JielongEntry]) -> int:
+    """How many of the list's lines read as this campaign's goods. A bare +1 counts only when the
+    list's title names the campaign's one item (#接龙 草莓到了), never in a list about anything else."""
+    assert campaign.id is not None
+    index = CatalogueIndex(catalogue(items_of(s, campaign.id)))
+    titled = len(index.items) == 1 and any(
+        index.spans(text.casefold()) for text in (snap.title, *snap.description)
+    )
+    count = 0
+    for e in entries:
+        parsed = parse_order_text(e.content or e.nickname, index, jielong=True)
+        count += parsed is not None and any(p.item_id is not None or titled for p in parsed.parts)
+    return count
+
+
+LINK = "link"  # a JielongPending asking the leader which campaign a list belongs to
+
+
+def ask_link(
+    s: Session, group_id: str, link: Link, snap: JielongSnapshot, text: str, sender_id: str, now: datetime
+) -> JielongPending | None:
+    """Keep the list's latest text for the leader's answer; the new question, the first time only."""
+    campaign = link.campaign
+    assert campaign is not None and campaign.id is not None
+    if link.pending is not None:
+        link.pending.content, link.pending.reported_by = text, sender_id
+        s.add(link.pending)
+        return None
+    row = _lock_list(s, group_id, campaign, snap, now)
+    assert row.id is not None
+    pending = JielongPending(
+        list_id=row.id,
+        group_id=group_id,
+        campaign_id=campaign.id,
+        kind=LINK,
+        nickname=(snap.title or "")[:100],
+        content=text,
+        reported_by=sender_id,
+        created_at=now,
+    )
+    s.add(pending)
+    s.flush()
+    return pending
 
 
 def is_open(campaign: Campaign, now: datetime) -> bool:
@@ -374,12 +476,17 @@ def _supersede(s: Session, row: JielongList, member_id: str, now: datetime) -> N
     s.execute(stmt)
 
 
+def reread(text: str) -> JielongSnapshot | None:
+    """A list kept as the member sent it (text, or WeChat's XML), read again."""
+    return parse_jielong_xml(text) if text.lstrip().startswith("<") else parse_jielong(text)
+
+
 # ------------------------------------------------------------------------------- onto the order book
 
 
 @dataclass
 class _Reading:
-    wants: dict[int, int] = field(default_factory=dict)
+    wants: dict[int, Quantity] = field(default_factory=dict)
     unknown: list[UnknownItem] = field(default_factory=list)
     unreadable: list[Unreadable] = field(default_factory=list)
     protected: set[int] = field(default_factory=set)  # items named in a line that could not be read
@@ -400,7 +507,7 @@ def read_content(content: str | None, index: CatalogueIndex) -> _Reading:
         line = line.strip()
         if not line:
             continue
-        parsed: ParsedOrder | None = parse_order_text(line, index)
+        parsed: ParsedOrder | None = parse_order_text(line, index, jielong=True)
         if parsed is None:
             room, rest = parse_room(line)
             reading.room = reading.room or room
@@ -408,12 +515,21 @@ def read_content(content: str | None, index: CatalogueIndex) -> _Reading:
                 reading.unreadable.append(Unreadable(line, _example(index, None)))
             continue
         for part in parsed.parts:
-            reading.wants[part.item_id] = reading.wants.get(part.item_id, 0) + part.quantity
+            # a list line states what she wants: 苹果不要了 is 0, +1 in a one-item campaign is 1 of it
+            item_id = part.item_id
+            if item_id is None and len(index.items) == 1:
+                item_id = index.items[0].id
+            if item_id is None:
+                reading.unreadable.append(Unreadable(part.raw, _example(index, None)))
+                continue
+            qty = 0 if part.op == Op.REMOVE or part.quantity is None else part.quantity
+            reading.wants[item_id] = normalize(reading.wants.get(item_id, 0) + qty)
         reading.unknown.extend(parsed.unknown)
-        for raw in parsed.unreadable:
-            named = [item for _, _, item in index.spans(raw.casefold())]
-            reading.protected.update(item.id for item in named)
-            reading.unreadable.append(Unreadable(raw, _example(index, named[0] if named else None)))
+        for u in parsed.unreadable:
+            item = index.by_id.get(u.item_id) if u.item_id is not None else None
+            if item is not None:
+                reading.protected.add(item.id)
+            reading.unreadable.append(Unreadable(u.raw, _example(index, item)))
         if parsed.note:
             reading.notes.append(parsed.note)
         reading.room = reading.room or parsed.room
@@ -424,8 +540,8 @@ def read_content(content: str | None, index: CatalogueIndex) -> _Reading:
 
 
 def _wordy(text: str) -> bool:
-    """Text that says something (not just a name, a room or punctuation)."""
-    return any(ch.isalnum() for ch in text)
+    """Text that says something in words (not a name alone, a room, punctuation or markup)."""
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
 def _example(index: CatalogueIndex, item: object | None) -> str:
@@ -496,6 +612,7 @@ class Decision:
     pending: JielongPending | None = None
     change: EntryChange | None = None
     campaign: Campaign | None = None
+    result: SnapshotResult | None = None  # a list the leader linked to the campaign, applied
 
 
 def pending_for(s: Session, number: int) -> JielongPending | None:
@@ -518,6 +635,16 @@ def decide(
         return decision
     if campaign is None or not is_open(campaign, now):
         decision.status = "closed"
+        return decision
+    if pending.kind == LINK:
+        snap = reread(pending.content or "")
+        _close(s, pending, PendingStatus.CONFIRMED, now)
+        decision.status = "linked"
+        if snap is not None:
+            sender = s.get(Member, pending.reported_by)
+            decision.result = apply_snapshot(
+                s, campaign, pending.group_id, snap, pending.reported_by, sender.name if sender else "", now
+            )
         return decision
     member_id = pending.member_id
     if member_name is not None:

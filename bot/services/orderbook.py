@@ -12,14 +12,17 @@ flushes an ORM object.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlmodel import Session, col
 
+from bot.groupbuy.intent import Decision, decide
+from bot.groupbuy.order_text import CatalogueIndex, Op, ParsedOrder
 from bot.groupbuy.quantity import Quantity, amount_fen, normalize
 from bot.services.pickup import pickup_code
 from bot.store.db import table
@@ -27,12 +30,16 @@ from bot.store.models import Campaign, CampaignStatus, Item, Order, OrderLine, O
 from bot.store.prepared import Prepared
 
 ORDERS, LINES, ITEMS, CAMPAIGNS = table(Order), table(OrderLine), table(Item), table(Campaign)
+# Members re-send when their ✅ is slow or buried: the same text again this soon changes nothing.
+REPEAT_WINDOW = timedelta(minutes=5)
 
 _LOCK_ORDER = Prepared(
     select(
         ORDERS.c.id,
         ORDERS.c.status,
         ORDERS.c.note,
+        ORDERS.c.last_text,
+        ORDERS.c.last_text_at,
         LINES.c.id.label("line_id"),
         LINES.c.item_id,
         LINES.c.quantity,
@@ -71,6 +78,8 @@ _ORDER_COLUMNS = (
     "refund_fen",
     "note",
     "room",
+    "last_text",
+    "last_text_at",
     "pickup_code",
     "picked_up_at",
     "created_at",
@@ -84,6 +93,8 @@ _UPDATE_ORDER = Prepared(
         status=bindparam("new_status"),
         note=bindparam("new_note"),
         room=func.coalesce(bindparam("new_room"), ORDERS.c.room),
+        last_text=bindparam("text"),
+        last_text_at=bindparam("text_at"),
         updated_at=bindparam("at"),
     )
 )
@@ -162,6 +173,13 @@ class Outcome:
     touched_items: list[int] = field(default_factory=list)
     # The campaign closed (截团 committed) before this order could be taken.
     closed: bool = False
+    # The same text again within REPEAT_WINDOW: nothing changed.
+    repeat: bool = False
+    # What a message asked, as decided against her order (questions, items she never ordered).
+    decision: Decision | None = None
+
+    def before(self, accepted: Accepted) -> Quantity:
+        return normalize(accepted.quantity - accepted.delta)
 
 
 @dataclass
@@ -206,10 +224,73 @@ def change_order(
     Each item is decided on its own: one sold-out item does not block the others.
     ``sold_out`` (a batch's memory, updated here) spares a flash sale's late comers a write.
     """
+
+    def plan(lines: dict[int, Quantity], outcome: Outcome) -> list[_Target]:
+        targets = []
+        for item, qty in wants:
+            current = lines.get(item.id, 0)  # type: ignore[arg-type]
+            if mode == "set" and qty == 0 and current == 0:
+                outcome.rejected.append(Rejected(item.name, item.unit, Refusal.NOT_ORDERED, qty))
+            targets.append(_Target(item, normalize(current + qty) if mode == "add" else qty, qty))
+        return targets
+
+    adds = any(qty > 0 for _, qty in wants)
+    return _change(s, campaign, member_id, group_id, now, plan, adds, note, room, sold_out, early=early)
+
+
+def change_from_text(
+    s: Session,
+    campaign: Campaign,
+    member_id: str,
+    group_id: str,
+    parsed: ParsedOrder,
+    index: CatalogueIndex,
+    items: dict[int, Item],
+    now: datetime,
+    *,
+    text_key: str,
+    sold_out: set[int] | None = None,
+    early: bool = False,
+) -> Outcome:
+    """A member's message read by the order grammar, decided (bot.groupbuy.intent) against her
+    order as it stands under the lock. The same text again within ``REPEAT_WINDOW`` of the change
+    it made is a re-send: nothing changes (``Outcome.repeat``). ``early`` as in ``change_order``."""
+
+    def plan(lines: dict[int, Quantity], outcome: Outcome) -> list[_Target]:
+        decision = outcome.decision = decide(parsed, lines, index)
+        return [_Target(items[i], target, target) for i, target in decision.targets.items() if i in items]
+
+    adds = any(p.op not in (Op.REDUCE, Op.REMOVE) for p in parsed.parts)
+    return _change(
+        s, campaign, member_id, group_id, now, plan, adds, parsed.note, parsed.room, sold_out, text_key, early
+    )
+
+
+@dataclass(frozen=True)
+class _Target:
+    item: Item
+    target: Quantity  # the line's quantity wanted after the change (0 removes it)
+    wanted: Quantity  # what the member asked for, for refusals
+
+
+def _change(
+    s: Session,
+    campaign: Campaign,
+    member_id: str,
+    group_id: str,
+    now: datetime,
+    plan: Callable[[dict[int, Quantity], Outcome], list[_Target]],
+    adds: bool,
+    note: str | None,
+    room: str | None,
+    sold_out: set[int] | None,
+    text_key: str | None = None,
+    early: bool = False,
+) -> Outcome:
     sold_out = set() if sold_out is None else sold_out
     assert campaign.id is not None
     conn = s.connection()
-    if any(qty > 0 for _, qty in wants):
+    if adds:
         # A 截团 may have committed since the handler looked: on PostgreSQL lock the campaign
         # row and look again, so no order slips in after the final tally (SQLite has one
         # writer, so nothing can slip in). Giving units back (取消, 改小) stays possible.
@@ -224,23 +305,32 @@ def change_order(
     if not active:
         stale, lines = lines, {}
     outcome = Outcome(order.id if order is not None else None)
-    for item, qty in wants:
+    if (
+        text_key
+        and active
+        and order.last_text == text_key
+        and order.last_text_at is not None
+        and now - order.last_text_at <= REPEAT_WINDOW
+    ):
+        outcome.repeat = True
+        return outcome
+    for want in plan({item_id: line.quantity for item_id, line in lines.items()}, outcome):
+        item, target = want.item, want.target
         assert item.id is not None
         current = lines[item.id].quantity if item.id in lines else 0
-        target = normalize(current + qty) if mode == "add" else qty
         delta = normalize(target - current)
         if delta == 0:
-            if mode == "set" and target == 0:
-                outcome.rejected.append(Rejected(item.name, item.unit, Refusal.NOT_ORDERED, qty))
             continue
         if delta > 0 and item.limit_per_member is not None and target > item.limit_per_member:
             outcome.rejected.append(
-                Rejected(item.name, item.unit, Refusal.OVER_LIMIT, qty, item.limit_per_member, current)
+                Rejected(
+                    item.name, item.unit, Refusal.OVER_LIMIT, want.wanted, item.limit_per_member, current
+                )
             )
             continue
         if delta > 0 and item.id in sold_out:
             outcome.rejected.append(
-                Rejected(item.name, item.unit, Refusal.SOLD_OUT, qty, have=current, remaining=0)
+                Rejected(item.name, item.unit, Refusal.SOLD_OUT, want.wanted, have=current, remaining=0)
             )
             continue
         if not _move_stock(conn, item, delta):
@@ -250,11 +340,11 @@ def change_order(
                 sold_out.add(item.id)
             reason = Refusal.SOLD_OUT if remaining == 0 else Refusal.NOT_ENOUGH
             outcome.rejected.append(
-                Rejected(item.name, item.unit, reason, qty, have=current, remaining=remaining)
+                Rejected(item.name, item.unit, reason, want.wanted, have=current, remaining=remaining)
             )
             continue
         if outcome.order_id is None:
-            outcome.order_id = _new_order(conn, campaign, member_id, group_id, now, note, room)
+            outcome.order_id = _new_order(conn, campaign, member_id, group_id, now, note, room, text_key)
         elif not active:
             # A cancelled order comes back to life with its follow number, but empty.
             if stale:
@@ -296,6 +386,8 @@ def change_order(
                 "new_status": OrderStatus.ACTIVE if lines else OrderStatus.CANCELLED,
                 "new_note": note or old,
                 "new_room": room,
+                "text": text_key,
+                "text_at": now if text_key else None,
                 "at": now,
             },
         )
@@ -310,6 +402,7 @@ def _new_order(
     now: datetime,
     note: str | None,
     room: str | None,
+    text_key: str | None = None,
 ) -> int:
     follow_no = _NEXT_FOLLOW_NO.scalar(conn, {"campaign_id": campaign.id})
     values = {
@@ -324,6 +417,8 @@ def _new_order(
         "refund_fen": 0,
         "note": note,
         "room": room,
+        "last_text": text_key,
+        "last_text_at": now if text_key else None,
         "pickup_code": pickup_code(campaign, follow_no),
         "picked_up_at": None,
         "created_at": now,

@@ -34,8 +34,12 @@ class Shop:
     def index(self) -> CatalogueIndex:
         return CatalogueIndex(catalogue(self.items))
 
+    @cached_property
+    def by_id(self) -> dict[int, Item]:
+        return {i.id: i for i in self.items if i.id is not None}
+
     def item(self, item_id: int) -> Item:
-        return next(i for i in self.items if i.id == item_id)
+        return self.by_id[item_id]
 
 
 def find_shop(s: Session, group_id: str, now: datetime) -> Shop | None:

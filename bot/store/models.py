@@ -151,6 +151,10 @@ class Order(SQLModel, table=True):
     note: str | None = None
     # Building-room key (3栋1202, 3-1202) for sorting lists.
     room: str | None = None
+    # The member's last message that changed this order (order_text.repeat_key) and when: the
+    # same text again within a few minutes is a re-send, not an add.
+    last_text: str | None = None
+    last_text_at: datetime | None = _dt()
     pickup_code: str | None = Field(default=None, index=True)
     picked_up_at: datetime | None = _dt()
     created_at: datetime | None = _dt()
