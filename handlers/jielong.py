@@ -20,11 +20,13 @@ from bot.services.campaigns import items_of
 from bot.services.jielong_book import (
     Decision,
     EntryChange,
+    Link,
     SnapshotResult,
     apply_snapshot,
+    ask_link,
     decide,
+    find_link,
     leader_of,
-    linked_campaign,
     pending_for,
 )
 from bot.services.members import level_in, member_name
@@ -57,7 +59,11 @@ def read_snapshot(message: InboundMessage) -> JielongSnapshot | None:
 @dataclass(frozen=True)
 class JielongArgs:
     snap: JielongSnapshot | None  # None: a 接龙 header only inside a quote-reply; ignored
-    campaign: Campaign | None  # None: not a group-buy 接龙; ignored
+    link: Link  # campaign None: not a group-buy 接龙; ignored
+
+    @property
+    def campaign(self) -> Campaign | None:
+        return self.link.campaign
 
 
 def jielong_trigger(ctx: Ctx) -> JielongArgs | None:
@@ -67,8 +73,8 @@ def jielong_trigger(ctx: Ctx) -> JielongArgs | None:
     snap = read_snapshot(message)
     if snap is None:
         # A quote-reply of a 接龙 carries the list inside its quote: never an order, never an entry.
-        return JielongArgs(None, None) if _HEADER.search(message.text[:2000]) else None
-    return JielongArgs(snap, linked_campaign(ctx.session, ctx.group_id, snap, ctx.now))
+        return JielongArgs(None, Link(None)) if _HEADER.search(message.text[:2000]) else None
+    return JielongArgs(snap, find_link(ctx.session, ctx.group_id, snap, ctx.now))
 
 
 @router.route(jielong_trigger, scope="group")
@@ -76,6 +82,20 @@ def on_jielong(ctx: Ctx, args: JielongArgs) -> list[Reply]:
     campaign = args.campaign
     if campaign is None or args.snap is None or ctx.group_id is None:
         return []
+    if not args.link.confirmed:
+        # A list whose title names no campaign and whose lines only partly read as its goods:
+        # the leader is asked once, privately; the list waits for her answer.
+        asked = ask_link(ctx.session, ctx.group_id, args.link, args.snap, ctx.text, ctx.sender_id, ctx.now)
+        leader = leader_of(ctx.session, ctx.group_id)
+        if asked is None or leader is None:
+            return []
+        data = {
+            "number": asked.id,
+            "title": args.snap.title,
+            "campaign": campaign,
+            "reporter": ctx.message.sender_name,
+        }
+        return [Reply("jielong/link_request", data, chat_id=leader, private=True)]
     result = apply_snapshot(
         ctx.session, campaign, ctx.group_id, args.snap, ctx.sender_id, ctx.message.sender_name, ctx.now
     )
@@ -106,9 +126,10 @@ def applied_reply(
     )
 
 
-def _request_reply(ctx: Ctx, result: SnapshotResult) -> Reply | None:
-    assert ctx.group_id is not None and result.campaign.id is not None
-    leader = leader_of(ctx.session, ctx.group_id)
+def _request_reply(ctx: Ctx, result: SnapshotResult, group_id: str | None = None) -> Reply | None:
+    group_id = group_id or ctx.group_id
+    assert group_id is not None and result.campaign.id is not None
+    leader = leader_of(ctx.session, group_id)
     if leader is None:
         return None
     requests = []
@@ -161,6 +182,7 @@ def decision_trigger(ctx: Ctx) -> DecisionCall | None:
 @router.route(decision_trigger, level=Level.LEADER)
 def on_decision(ctx: Ctx, call: DecisionCall) -> list[Reply]:
     decisions: list[Decision] = []
+    requests: list[Reply] = []
     group_changes: dict[str, tuple[Campaign, list[EntryChange]]] = {}
     for number in call.args.numbers:
         pending = pending_for(ctx.session, number)
@@ -171,6 +193,14 @@ def on_decision(ctx: Ctx, call: DecisionCall) -> list[Reply]:
         decisions.append(decision)
         if decision.change is not None and decision.campaign is not None:
             group_changes.setdefault(pending.group_id, (decision.campaign, []))[1].append(decision.change)
+        if decision.result is not None and decision.campaign is not None:
+            group_changes.setdefault(pending.group_id, (decision.campaign, []))[1].extend(
+                decision.result.changes
+            )
+            if decision.result.pending and (
+                request := _request_reply(ctx, decision.result, pending.group_id)
+            ):
+                requests.append(request)
     replies = [
         Reply(
             "jielong/decided",
@@ -182,4 +212,4 @@ def on_decision(ctx: Ctx, call: DecisionCall) -> list[Reply]:
             replies.append(applied)
         touched = [i for c in changes for i in c.outcome.touched_items]
         replies += order_followups(ctx, campaign, touched)
-    return replies
+    return replies + requests

@@ -291,16 +291,25 @@ def test_seq_adding_a_line_for_someone_else_is_reported() -> None:
     assert state.contents() == {"z": "香蕉1把"}
 
 
-def test_seq_unattributed_line_is_reported_with_the_sender_suggested() -> None:
+def test_seq_the_only_new_line_is_its_senders_whatever_it_starts_with() -> None:
+    """Whoever adds a line sends the whole list: 路人甲 / 8-602 in front is still the sender's line."""
     state, actions = run(JielongState(), jl(("路人甲", "苹果2斤")), "m")
-    assert actions == [NeedsConfirm("unattributed", "路人甲", "苹果2斤", "m", actions[0].fingerprints)]
-    state, again = run(state, jl(("路人甲", "苹果2斤")), "m")
+    assert actions == [SetEntry("m", "苹果2斤")]
+    state, again = run(state, jl(("路人甲", "苹果2斤")), "z")  # re-sent by another: nothing new
     assert again == []
-    state, applied = confirm(state, actions[0])
-    assert applied == SetEntry("m", "苹果2斤")
-    # once confirmed, the member's own later snapshot without the line cancels it
-    state, actions = run(state, jl(), "m")
+    state, actions = run(state, jl(("路人甲", "苹果2斤"), ("8-602", "香蕉1把")), "z")
+    assert actions == [SetEntry("z", "8-602 香蕉1把")]  # the room stays with the order
+    # the member's own later snapshot without her line cancels it
+    state, actions = run(state, jl(("8-602", "香蕉1把")), "m")
     assert actions == [DropEntry("m")]
+
+
+def test_seq_two_new_unattributed_lines_are_reported_with_the_sender_suggested() -> None:
+    state, actions = run(JielongState(), jl(("路人甲", "苹果2斤"), ("路人乙", "香蕉1把")), "m")
+    assert [a.kind for a in actions] == ["unattributed", "unattributed"]  # type: ignore[union-attr]
+    assert all(a.member_id == "m" for a in actions)  # type: ignore[union-attr]
+    state, applied = confirm(state, actions[0])  # type: ignore[arg-type]
+    assert applied == SetEntry("m", "苹果2斤")
 
 
 def test_seq_line_seen_first_in_another_snapshot_counts_when_its_author_sends_it() -> None:

@@ -177,7 +177,8 @@ async def test_leader_rejects_and_a_later_own_edit_supersedes(opened: Harness) -
 
 async def test_unattributed_line_is_confirmed_for_a_named_member(opened: Harness) -> None:
     await opened.say("李阿姨", jl(A))
-    out = await opened.say("李阿姨", jl(A, "3-909莓心 香蕉2把"))
+    # two new lines nobody's by name: whose they are is the leader's to say
+    out = await opened.say("李阿姨", jl(A, "3-909莓心 香蕉2把", "路人乙 苹果1斤"))
     report = next(m for m in out if m.template == "jielong/confirm_request")
     number = pending(opened)[0].id
     assert f"#{number} 「3-909莓心 香蕉2把」对不上群里的人" in report.text
@@ -191,9 +192,18 @@ async def test_unattributed_line_is_confirmed_for_a_named_member(opened: Harness
     assert book(opened) == {"李阿姨": {"苹果": 2}, "赵姐": {"香蕉": 2}}
 
 
-async def test_unattributed_line_suggests_a_sender_without_a_line(opened: Harness) -> None:
+async def test_the_only_new_line_is_the_senders(opened: Harness) -> None:
+    """Whoever adds a line sends the whole list: 大刘 / 8-602 in front, it is the sender's line."""
     await opened.say("李阿姨", jl(A))
     out = await opened.say("刘哥", jl(A, "大刘 香蕉3把"))
+    assert [m.template for m in out] == ["jielong/applied"] and pending(opened) == []
+    await opened.say("赵姐", jl(A, "大刘 香蕉3把", "8-602 苹果1斤"))
+    assert book(opened) == {"李阿姨": {"苹果": 2}, "刘哥": {"香蕉": 3}, "赵姐": {"苹果": 1}}
+
+
+async def test_unattributed_lines_suggest_a_sender_without_a_line(opened: Harness) -> None:
+    await opened.say("李阿姨", jl(A))
+    out = await opened.say("刘哥", jl(A, "大刘 香蕉3把", "小刘 苹果1斤"))
     report = next(m for m in out if m.template == "jielong/confirm_request")
     assert "可能是刘哥的" in report.text
     await opened.say("王姐", f"确认 {pending(opened)[0].id}")

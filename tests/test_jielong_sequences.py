@@ -119,10 +119,14 @@ SEQUENCES = {
         {"李阿姨": {"苹果": 2}, "张叔": {"香蕉": 1, "苹果": 3}, "赵姐": {"香蕉": 2}},
         reports=1,
     ),
-    "unattributed_line": Seq(
+    "the_only_new_line_is_the_senders": Seq(
         (("李阿姨", jl(A)), ("张叔", jl(A, "3-909莓心 香蕉2把"))),
+        {"李阿姨": {"苹果": 2}, "张叔": {"香蕉": 2}},
+    ),
+    "unattributed_lines": Seq(
+        (("李阿姨", jl(A)), ("张叔", jl(A, "3-909莓心 香蕉2把", "路人乙 苹果1斤"))),
         {"李阿姨": {"苹果": 2}},
-        reports=1,
+        reports=2,
     ),
     "over_limit_line_records_nothing": Seq(
         (("李阿姨", jl("李阿姨 苹果6斤")), ("张叔", jl("李阿姨 苹果6斤", B))),

@@ -64,6 +64,9 @@ _QUOTE_RULE = re.compile(r"^\s*(?:[-—–]\s*){4,}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
 _SPACE = re.compile(r"\s+")
 _KEY_DROP = re.compile(r"[\W_]+")
+# A line starting with a building-room key (8-602, 3栋1202, 12#302, 2号楼1001, 6-2-503)
+_ROOM_START = re.compile(r"^(?:[A-Za-z]?\d{1,3}(?:[-#_/]|栋|幢|号楼|座)\d{0,2}[-_/]?\d{2,4}|\d{3,4}室)")
+_MAX_NICK = 20
 
 
 @dataclass(frozen=True)
@@ -445,7 +448,13 @@ def reconcile(
     st = state.copy()
     st.version += 1
     version = st.version
-    lines = [line for entry in snap.entries if (line := _attribute(entry, attribute)) is not None]
+    owners = {fp: mid for mid, m in st.members.items() for fp in m.lines}
+    lines = [line for entry in snap.entries if (line := _attribute(entry, attribute, owners)) is not None]
+    fresh_lines = [line for line in lines if line.fp not in st.seen]
+    if len(fresh_lines) == 1 and fresh_lines[0].member_id is None:
+        # The list's only new line is its sender's, whatever nickname or room it starts with:
+        # whoever adds a line sends the whole list (8-602 南瓜2个, 珍珍 草莓2盒).
+        fresh_lines[0].member_id = sender_id
     mine: dict[str, list[_Line]] = {}
     for line in lines:
         if line.member_id is not None:
@@ -546,12 +555,16 @@ def _set(st: JielongState, member_id: str, entry: MemberEntry) -> None:
     st.members[member_id] = entry
 
 
-def _attribute(entry: JielongEntry, attribute: Callable[[str], str | None]) -> _Line | None:
+def _attribute(
+    entry: JielongEntry, attribute: Callable[[str], str | None], owners: dict[str, str]
+) -> _Line | None:
+    """Whose line it is and the part of it that holds the order (a room in front is kept)."""
     if not entry.nickname and not entry.content:
         return None  # an empty numbered line: nothing to attribute or report
     fp = fingerprint(entry.nickname, entry.content)
+    whole = f"{entry.nickname} {entry.content}".strip()
     if entry.author_id:
-        return _Line(entry.author_id, entry.nickname, entry.content, fp, trusted=True)
+        return _Line(entry.author_id, entry.nickname, _order_part(entry), fp, trusted=True)
     member = attribute(entry.nickname)
     content = entry.content
     if member is None and content:
@@ -560,7 +573,27 @@ def _attribute(entry: JielongEntry, attribute: Callable[[str], str | None]) -> _
         member = attribute(f"{entry.nickname} {second}")
         if member is not None:
             content = rest.strip()
+        elif _ROOM_START.match(entry.nickname):
+            # 3栋1202 李阿姨 苹果2斤: a room, then the nickname; the room stays with the order
+            member = attribute(second)
+            content = f"{entry.nickname} {rest}".strip() if member is not None else whole
+    if member is None:
+        # 王秀英3斤 / 王秀英苹果2斤: a nickname glued to what she orders
+        for end in range(min(len(entry.nickname), _MAX_NICK), 1, -1):
+            if (found := attribute(entry.nickname[:end])) is not None:
+                member, content = found, f"{entry.nickname[end:]} {entry.content}".strip()
+                break
+    if member is None:
+        member = owners.get(fp)  # a line we already know as someone's (their single new line)
+        content = _order_part(entry)
     return _Line(member, entry.nickname, content, fp, trusted=False)
+
+
+def _order_part(entry: JielongEntry) -> str:
+    """The order in a line whose nickname matched nobody: a room or goods in front stay, a name goes."""
+    if _ROOM_START.match(entry.nickname) or any(ch.isdigit() for ch in entry.nickname) or not entry.content:
+        return f"{entry.nickname} {entry.content}".strip()
+    return entry.content
 
 
 def _report(st: JielongState, actions: list[Action], request: NeedsConfirm, key: str) -> None:
