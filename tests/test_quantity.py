@@ -6,11 +6,13 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.groupbuy.quantity import amount_fen, convert, from_store, is_half_step, normalize, show, to_store
 from bot.services.campaigns import items_of
 from bot.services.orderbook import Refusal, change_order, view_order
+from bot.store.db import create_schema
 from bot.store.models import Campaign, Item
 from bot.testing import Harness
 
@@ -85,3 +87,32 @@ async def test_halves_on_the_order_book(bot: Harness) -> None:
         out = change_order(s, campaign, fourth, bot.group_id(), [(apple, 1)], now)
         assert out.rejected[0].remaining == H
         s.commit()
+
+
+def test_an_older_store_is_carried_over_scaled(engine: Engine) -> None:
+    """A store from before halves kept whole numbers in item.sold / stock / limit_per_member and
+    order_line.quantity: at start they move to the hundredths columns, never misread."""
+    create_schema(engine)
+    with engine.begin() as conn:
+        for column in ("stock", "sold", "limit_per_member"):
+            conn.execute(text(f"ALTER TABLE item DROP COLUMN {column}_x100"))
+            conn.execute(text(f"ALTER TABLE item ADD COLUMN {column} INTEGER"))
+        conn.execute(text("INSERT INTO \"group\" (id, name, member_count) VALUES ('g', 'g', 0)"))
+        conn.execute(text("INSERT INTO member (id, name) VALUES ('m', 'm')"))
+        conn.execute(
+            text(
+                "INSERT INTO campaign (title, status, owner_group_id, created_by, order_seq, options) "
+                "VALUES ('t', 'open', 'g', 'm', 0, '{}')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO item (campaign_id, position, name, aliases, price_fen, unit, stock, sold, "
+                "limit_per_member, tiers) VALUES (1, 0, '苹果', '[]', 1280, '斤', 100, 7, 5, '[]')"
+            )
+        )
+    create_schema(engine)
+    with Session(engine) as s:
+        item = s.exec(select(Item)).one()
+        assert (item.stock, item.sold, item.limit_per_member) == (100, 7, 5)
+        assert s.connection().execute(text("SELECT sold_x100 FROM item")).scalar() == 700

@@ -100,7 +100,18 @@ def add_missing_columns(engine: Engine) -> None:
         return
     with engine.begin() as conn:
         for tbl, column in missing:
-            ddl = f"ALTER TABLE {conn.dialect.identifier_preparer.format_table(tbl)} ADD COLUMN "
+            table_name = conn.dialect.identifier_preparer.format_table(tbl)
+            ddl = f"ALTER TABLE {table_name} ADD COLUMN "
+            old = column.info.get("scaled_from")
+            if old and old in {c["name"] for c in found.get_columns(tbl.name)}:
+                # A quantity column now kept in hundredths (quantity -> quantity_x100): the old
+                # whole numbers are carried over scaled, and the old column goes.
+                quote = conn.dialect.identifier_preparer.quote
+                new, kind = quote(column.name), column.type.compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f"{ddl}{new} {kind}")
+                conn.exec_driver_sql(f"UPDATE {table_name} SET {new} = {quote(old)} * {column.info['scale']}")
+                conn.exec_driver_sql(f"ALTER TABLE {table_name} DROP COLUMN {quote(old)}")
+                continue
             conn.exec_driver_sql(ddl + str(CreateColumn(column).compile(dialect=conn.dialect)))
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
-from bot.groupbuy.quantity import Quantity
+from bot.groupbuy.quantity import STORE_SCALE, Quantity
 from bot.groupbuy.status import CampaignStatus
 from bot.store.types import QuantityType, UTCDateTime
 
@@ -27,7 +27,13 @@ def _dt(nullable: bool = True, index: bool = False) -> Any:
 
 def _qty(key: str, *, nullable: bool = False, default: Quantity | None = None) -> Any:
     """A quantity column: code knows it as ``key``; the stored column's name says it holds hundredths."""
-    column = Column(f"{key}_x100", QuantityType(), key=key, nullable=nullable)
+    column = Column(
+        f"{key}_x100",
+        QuantityType(),
+        key=key,
+        nullable=nullable,
+        info={"scaled_from": key, "scale": STORE_SCALE},  # how an older store is brought along
+    )
     return Field(default=default, sa_column=column)
 
 
@@ -112,8 +118,8 @@ class Item(SQLModel, table=True):
     original_price_fen: int | None = None
     unit: str = "份"
     # Quantities are exact (int, or Decimal halves for goods sold by weight), stored as integer
-    # hundredths in columns named for it, so a store written before halves existed fails loudly
-    # instead of being read a hundred times too small.
+    # hundredths in columns named for it; a store written before halves existed has its whole
+    # numbers carried over at start (bot.store.db.add_missing_columns), never misread.
     # None: unlimited.
     stock: Quantity | None = _qty("stock", nullable=True)
     sold: Quantity = _qty("sold", default=0)
