@@ -9,7 +9,6 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.core.messages import OutboundMessage
-from bot.groupbuy.quantity import Quantity, normalize
 from bot.store.models import Member, Order, OrderStatus
 from bot.testing import Harness, build_harness, demo_settings, isolated_engine, order_book
+from tests.corpus_cases import qty
 
 CORPUS = Path(__file__).parent / "corpus"
 START = datetime(2026, 12, 5, 9, 0)
@@ -36,13 +35,13 @@ def shop_texts() -> dict[str, str]:
     return yaml.safe_load((CORPUS / "shops.yaml").read_text(encoding="utf-8"))
 
 
-def _book(raw: dict[str, dict[str, object]] | None) -> dict[str, dict[str, Quantity]]:
-    return {m: {i: normalize(Decimal(str(q))) for i, q in items.items()} for m, items in (raw or {}).items()}
+def _book(raw: dict[str, dict[str, object]] | None) -> dict[str, dict[str, Any]]:
+    return {m: {i: qty(q) for i, q in items.items()} for m, items in (raw or {}).items()}
 
 
 @dataclass
 class SequenceResult:
-    book: dict[str, dict[str, Quantity]]
+    book: dict[str, dict[str, Any]]
     rooms: dict[str, str | None]
     sent: list[OutboundMessage]
     leader_private: list[OutboundMessage]

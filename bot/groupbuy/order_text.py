@@ -329,10 +329,17 @@ _LOOKUP = re.compile(
     r"|我的|查单|查订单|订单"
     r")\s*[?？。!！~～]*$"
 )
+# A look-up in other words: about her own order (我 + 订/买/下单…), asking or looking (呢 哪些 多少 看看),
+# short, and no number in it (我订了哪些, 团长帮我看看我订了多少, 我下的单呢).
+_LOOKUP_MINE = re.compile(r"我.{0,4}?(?:订|买|拍|下单|下的单|单子|接龙|跟团)")
+_LOOKUP_ASK = re.compile(r"呢|吗|没有?$|哪些|哪几|多少|啥|什么|几|看看|看下|看一下|查|瞅")
 _PRICE = re.compile(
     rf"[¥￥]\s*\d|(?:\d+(?:\.\d+)?|[{CN_NUMERAL_CHARS}]+)\s*(?:块钱|块|元|毛|角)(?![a-z])"
     rf"|(?:\d+(?:\.\d+)?)\s*(?:/|一|每)\s*(?:{'|'.join(UNITS)})"
     rf"|[一每](?:{'|'.join(UNITS)})[^\d,，。]{{0,8}}?(?:要|是|才|得|卖)\s*\d+(?:\.\d+)?(?!\s*(?:{'|'.join(UNITS)}|\d))"
+    # 五十九一斤 (59 a jin; 二十一斤 is 21斤), 39.9 (a price's decimals, not a half), 两盒就80了
+    rf"|[零一二两三四五六七八九十百]*[十百][一二三四五六七八九]一(?:{'|'.join(UNITS)})"
+    rf"|\d+\.\d*[1-46-9](?!\d|\s*(?:{'|'.join(UNITS)}))|(?:就|才|要|共|一共|总共)\s*\d{{2,}}(?:\.\d+)?\s*了"
     r"|便宜|太贵|有点贵|好贵|挺贵|真贵|不贵|贵了|划算|实惠|价格|价钱|多少钱|涨价|降价|打折|团购价|原价|市场价|特价|秒杀价"
 )
 _PACK = re.compile(
@@ -376,28 +383,32 @@ _WORDS: tuple[tuple[str, str, str], ...] = (
     ),
     (r"取消(?:掉|了)?", "op", "remove"),
     (r"不要", "op", "remove_bare"),  # only before an end, a name or "N斤了" (not 不要太熟)
-    (r"改成|改为|改到|改回|改下|改一下|修改为?|调成|调到|变成|换成|换为|换", "op", "set"),
+    (r"改成|改为|改到|改回|改换|改下|改一下|修改为?|调成|调到|调整为|变成|换成|换为|换", "op", "set"),
     (r"改", "op", "set"),
     (
-        r"只要|就要|只订|只买|只来|只拍|总共要|一共要|一共|总共",
+        r"只需要|只需|只要|就要|就来|就订|就拍|就买|就拿|只订|只买|只来|只拍|只拿|只留|总共要|一共要|一共|总共",
         "op",
         "set_soft",
     ),
-    (r"就行|就好|就够了|就够|就可以了?|即可", "op", "set_tail"),
-    (r"再来|再要|再加|再订|再拍|再买|再拿|追加|多要|多来|多加|又要|还要|另加|另要|加", "op", _ADD),
+    (r"就行了?|就好了?|就够了|就够|就可以了?|即可|好了|得了", "op", "set_tail"),
+    (
+        r"再(?:来|要|加|订|拍|买|拿|整|追|补|添|多)|追加|补加|多要|多来|多加|多拿|多订|又要|还要|另加|另要|加",
+        "op",
+        _ADD,
+    ),
     (r"再", "op", _ADD),
-    (r"减掉|减去|减少|减|少要|少来|少拿|少", "op", "reduce"),
+    (r"减掉|减去|减少|减|扣掉|扣除|扣|少要|少来|少拿|少订|少买|少", "op", "reduce"),
     (r"我也要|我也来|我也是|同上|跟一个|跟一份|算我一个|算我一份", "same", ""),
     # Ordering verbs in front of what is ordered (not 来了, 要不要, 买单, 订单, 来自, 带来).
     (
-        r"(?:我也|我家|我|俺|也|给我|帮我|麻烦)?(?:要|来|买|订|定|拍|预定|预订|下单|拿|留|整|搞|带)"
+        r"(?:我也|我家|我|俺|也|给我|帮我|麻烦)?(?:想要|需要|想买|想订|要买|要订|要|来|买|订|定|拍|预定|预订|下单|拿|留|整|搞|带)"
         r"(?![不了是吗过到的点单说着自看源往呢吧啊哦走])",
         "verb",
         "",
     ),
     (r"各", "each", ""),
     (
-        r"我的订单|我的|订单|单子|全部|全都|所有|都|接龙|然后|另外|还有|的|了|哦|啊|呀|吧|啦|哈|嘛|呗|咯|喔|噢|额|一下|先|呢|就"
+        r"我的订单|我的|订单|单子|数量|个数|份数|那个|这个|全部|全都|所有|都|接龙|然后|另外|还有|的话|的|了|哦|啊|呀|吧|啦|哈|嘛|呗|咯|喔|噢|额|一下|先|呢|就"
         r"|再见|哈喽|你好|早上好|早|晚安|我们|我|俺|咱|把",
         "filler",
         "",
@@ -468,7 +479,7 @@ class _Reader:
         clean = _clean(text).strip()
         if not clean or len(clean) > MAX_ORDER_CHARS or clean.count("\n") >= MAX_ORDER_LINES:
             return None
-        if not self.jielong and _LOOKUP.match(_strip_courtesy(clean).strip()):
+        if not self.jielong and _looks_up(_strip_courtesy(clean).strip()):
             return ParsedOrder(parts=(), lookup=True)
         if not self.jielong and self._forwarded(clean):
             return None
@@ -568,7 +579,7 @@ class _Reader:
                 tokens.append(_Tok("item", pos, end, gap_before=gap, item=item))
                 pos, gap = end, False
                 continue
-            if work[pos] in _QTY_START:
+            if work[pos] in _QTY_START and not (pos and work[pos - 1].isdigit()):  # never inside 138…
                 match = _QTY.match(work, pos)
                 if match and match.end() > pos and match.end() <= limit:
                     tok = self._quantity(match, work, pos, gap, tokens, span_at)
@@ -709,7 +720,7 @@ class _Reader:
         items_here = [t.item for t in tokens if t.kind == "item" and t.item is not None]
         ops = [t for t in tokens if t.kind == "op"]
         # X不要了 换成Y / X换成Y / 换成Y: the item before 换 goes, the rest is the new order
-        swap = next((t for t in ops if work[t.start : t.end] in ("换成", "换为", "换")), None)
+        swap = next((t for t in ops if work[t.start : t.end] in _SWAP_WORDS and _swaps(t, tokens)), None)
         if swap is not None:
             before = [t for t in tokens if t.kind == "item" and t.end <= swap.start]
             after = [t for t in tokens if t.kind == "item" and t.start >= swap.end]
@@ -804,6 +815,13 @@ class _Reader:
                     acc.add(None, Op.ORDER if again else op, qty_tok.qty, raw, again)
         elif same is not None and not groups:
             acc.add(None, Op.ORDER, 1, shown[same.start : same.end])
+        elif (
+            not groups
+            and verb_first
+            and all(t.kind in ("verb", "filler") for t in tokens)
+            and work.strip().startswith(("我", "俺", "给我"))  # not a lone 来 / 要 (coming, yes)
+        ):
+            acc.add(None, Op.ORDER, 1, shown.strip())  # 我要 / 来: one of the only item, or which?
 
     def _take(
         self,
@@ -898,6 +916,31 @@ def _removes(work: str, end: int, span_at: dict) -> bool:
     while rest < len(work) and work[rest] == " ":
         rest += 1
     return rest in span_at or bool(_REMOVE_TAIL.match(work, end))
+
+
+_SWAP_WORDS = frozenset(("换成", "换为", "换", "改成", "改为", "改换"))
+
+
+def _swaps(op: _Tok, tokens: list[_Tok]) -> bool:
+    """换成 always names what comes instead; 改成 only when an item follows that is not the one before
+    it (香蕉不要了改成两斤橙子, not 苹果改成3斤)."""
+    after = [t.item for t in tokens if t.kind == "item" and t.start >= op.end]
+    if not after:
+        return False
+    before = [t.item for t in tokens if t.kind == "item" and t.end <= op.start]
+    return op.op == "set" and (not before or any(a not in before for a in after))
+
+
+def _looks_up(text: str) -> bool:
+    if _LOOKUP.match(text):
+        return True
+    return (
+        len(text) <= 16
+        and not any(ch.isdigit() for ch in text)
+        and bool(_LOOKUP_MINE.search(text))
+        and bool(_LOOKUP_ASK.search(text))
+        and not re.search(r"[要来拍订买](?:[一两俩二三四五六七八九十半]|个)", text)  # 我也要一份吗: an order
+    )
 
 
 def _coded(text: str, index: CatalogueIndex) -> bool:
@@ -1014,6 +1057,7 @@ def _pair(tokens: list[_Tok]) -> tuple[list[_Group], list[_Tok], bool, _Tok | No
             elif (
                 last_group is not None
                 and not last_group.qtys
+                and last_group.op != "remove"
                 and tok.op in ("set", "set_soft", _ADD, "reduce")
             ):
                 last_group.op = tok.op  # 苹果改成3 / 苹果再加一斤 / 苹果减一斤
@@ -1096,7 +1140,10 @@ def _looks_like_item(name: str) -> bool:
     return cjk >= 1 or letters >= 3
 
 
+_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
 def _tidy_note(note: str) -> str:
-    note = _COURTESY.sub(" ", note)
+    note = _PHONE.sub(" ", _COURTESY.sub(" ", note))  # a phone number is never kept in a note
     note = " ".join(note.split()).strip(" ,，。;；!！~～、")
     return "" if _NOTE_JUNK.match(note) else note
