@@ -87,7 +87,9 @@ def decide(parsed: ParsedOrder, lines: Mapping[int, Quantity], index: CatalogueI
         elif part.op == Op.SET:
             now[item_id] = qty
         elif part.op == Op.REDUCE:
-            if have <= 0:
+            if have <= 0 and part.dashed:
+                now[item_id] = qty  # 苹果-2斤 with no apples ordered: a dash, not a minus
+            elif have <= 0:
                 out.not_ordered.append(item_id)
             elif qty > have:
                 out.asks.append(Ask("too_few", part.raw, (item_id,), have, qty, "reduce"))

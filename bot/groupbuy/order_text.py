@@ -115,6 +115,7 @@ class OrderPart:
     raw: str
     op: Op = Op.ORDER
     again: bool = False  # 再来一份: more of what she already has (for a part without an item)
+    dashed: bool = False  # 苹果-2斤: minus, or a dash between name and amount (an order if she has none)
 
 
 @dataclass(frozen=True)
@@ -460,8 +461,16 @@ class _Acc:
     described: bool = False  # a pack size was written (馄饨（40只装）): goods described, not ordered
     talked: bool = False  # a clause asked or talked price: other goods it names are talk too
 
-    def add(self, item_id: int | None, op: Op, qty: Quantity | None, raw: str, again: bool = False) -> None:
-        key = (item_id, op, again)
+    def add(
+        self,
+        item_id: int | None,
+        op: Op,
+        qty: Quantity | None,
+        raw: str,
+        again: bool = False,
+        dashed: bool = False,
+    ) -> None:
+        key = (item_id, op, again or dashed)
         entry = self.parts.get(key)
         if entry is None:
             self.parts[key] = [qty, [raw]]
@@ -538,8 +547,12 @@ class _Reader:
 
     def _result(self, acc: _Acc, room: str | None) -> ParsedOrder | None:
         parts = []
-        for (item_id, op, again), (qty, raws) in acc.parts.items():
-            parts.append(OrderPart(item_id, qty, " ".join(raws), op, again))
+        for (item_id, op, flag), (qty, raws) in acc.parts.items():
+            again, dashed = (flag and op != Op.REDUCE), (flag and op == Op.REDUCE)
+            parts.append(OrderPart(item_id, qty, " ".join(raws), op, again, dashed))
+        # 苹果，3斤: a name alone in one clause, its amount in the next — not a question
+        named = {p.item_id for p in parts}
+        acc.unclear = [u for u in acc.unclear if not (u.reason == "qty" and u.item_id in named)]
         unknown = () if acc.talked else tuple(acc.unknown)
         if not (parts or unknown or acc.unclear or acc.cancel_all):
             return None
@@ -869,7 +882,7 @@ class _Reader:
         if value <= 0 or value > MAX_QUANTITY:
             acc.unclear.append(Unclear(raw, "unreadable", item.id))
             return
-        acc.add(item.id, op, value, raw)
+        acc.add(item.id, op, value, raw, dashed=tok.mark == "-" and bool(tok.unit))
 
     def _quantity_ok(self, tok: _Tok) -> bool:
         if tok.qty is None or tok.qty <= 0 or tok.qty > MAX_QUANTITY:
