@@ -91,15 +91,17 @@ def place(ctx: Ctx, args: OrderArgs) -> Reply | list[Reply] | None:
     if outcome.closed:
         return _to_sender(ctx, "orders/closed", campaign=shop.campaign)
     decision = outcome.decision
-    view = view_order(ctx.session, shop.campaign.id, ctx.sender_id) if outcome.order_id else None
     if outcome.repeat:
+        view = view_order(ctx.session, shop.campaign.id, ctx.sender_id)
         return _to_sender(ctx, "orders/repeat", campaign=shop.campaign, order=view)
     if decision is not None and decision.nothing_to_cancel and not outcome.accepted and not decision.asks:
         # 不要了 with nothing ordered: an answer only when she spoke to the bot (取消)
         return _to_sender(ctx, "orders/none", campaign=shop.campaign) if args.command else None
+    # Timeline hooks first: red-packet coupons go onto the order before it is shown.
     extra = order_followups(ctx, shop.campaign, outcome.touched_items, coupons=shop.rain)
     if outcome.order_id is not None and outcome.accepted and ctx.sender_id in coupon_holders(ctx):
         apply_coupon(ctx.session, outcome.order_id, ctx.sender_id, ctx.now)  # a personal coupon, once
+    view = view_order(ctx.session, shop.campaign.id, ctx.sender_id) if outcome.order_id else None
     return [_placed(ctx, shop, outcome, parsed, view), *extra]
 
 
