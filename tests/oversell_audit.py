@@ -20,10 +20,14 @@ from bot.store.models import Campaign, CampaignGroup, Item, Order, OrderLine, Or
 
 ITEM, UNIT = "苹果", "斤"
 
-_ACCEPTED = re.compile(rf"✅ 跟团号\d+：.*?{ITEM}(\d+){UNIT}")
+_ACCEPTED = re.compile(rf"✅ 跟团号\d+：.*?{ITEM}(?: \d+→)?(\d+){UNIT}")  # 苹果2斤 / 苹果 1→2斤
 _OVER_LIMIT = re.compile(rf"❗ {ITEM}每人限购\d+{UNIT}，你已订(\d+){UNIT}")
 _SOLD_OUT = re.compile(rf"❗ {ITEM}已经抢光了(?:，你已订的(\d+){UNIT}保留)?")
 _NOT_ENOUGH = re.compile(rf"❗ {ITEM}只剩(\d+){UNIT}了")
+# A re-send (the same text again) or the same quantity again: nothing changed, her order shown.
+_ALREADY = re.compile(rf"已经记上了.*?跟团号\d+ .*?{ITEM}(\d+){UNIT}")
+# A plain quantity on a line she has: asked whether to add, nothing changed.
+_ASKED = re.compile(rf"❓ 你已订{ITEM}(\d+){UNIT}，是再加")
 
 
 def announcement(stock: int, limit: int) -> str:
@@ -101,6 +105,8 @@ def _held_in(text: str) -> tuple[str, int | None]:
         return "refused", int(m.group(1) or 0)
     if _NOT_ENOUGH.search(text):
         return "refused", None
+    if m := _ALREADY.search(text) or _ASKED.search(text):
+        return "refused", int(m.group(1))  # told what she holds, nothing changed
     raise ValueError(text)
 
 

@@ -69,7 +69,7 @@ async def test_a_failing_handler_never_stops_the_loop(bot: Harness, monkeypatch:
         raise RuntimeError("disk on fire")
 
     await bot.say("王姐", "开团 水果团\n苹果 10元/斤")
-    monkeypatch.setattr(handlers.orders, "change_order", boom)
+    monkeypatch.setattr(handlers.orders, "change_from_text", boom)
     assert await bot.say("李阿姨", "苹果2") == []
     monkeypatch.undo()
     assert "跟团号1" in (await bot.say("张叔", "苹果2"))[0].text

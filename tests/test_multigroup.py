@@ -73,8 +73,8 @@ async def test_open_in_named_groups_and_with_sync_in_a_group(leader: Harness) ->
 async def test_shared_stock_and_one_limit_across_groups(leader: Harness) -> None:
     await leader.say("王姐", OPEN + "群 全部", private=True)
     await leader.say("李阿姨", "苹果2", group="幸福里1群")
-    # The same neighbour in 2群: one member, one limit (3).
-    out = await leader.say("李阿姨", "苹果2", group="幸福里2群")
+    # The same neighbour in 2群: one member, one limit (3). (苹果2 again would be a re-send.)
+    out = await leader.say("李阿姨", "苹果+2", group="幸福里2群")
     assert "限购" in out[0].text
     await leader.say("钱阿姨", "苹果3", group="幸福里2群")
     await leader.say("赵姐", "苹果3", group="幸福里3群")

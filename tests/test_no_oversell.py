@@ -106,7 +106,11 @@ async def test_member_spamming_from_two_groups_keeps_the_limit(engine: Engine) -
     retries the losing message, which then sees the winner's rows."""
     stock, limit = 100, 3
     async with sale(engine, stock, limit) as h:
-        messages = [order(h, group, "张叔", "苹果1") for group in GROUPS for _ in range(3)]
+        # twelve adds, each written differently (the same text again soon is a re-send, not an add)
+        messages = [
+            order(h, group, "张叔", f"{n}栋101 苹果+1")
+            for n, group in enumerate(g for g in GROUPS for _ in range(3))
+        ]
         await deliver_all(h, messages, seed=3)
         book = read_book(h.app.engine)
         replies = replies_by_member(h.new())
