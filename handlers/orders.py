@@ -106,22 +106,36 @@ def place(ctx: Ctx, args: OrderArgs) -> Reply | list[Reply] | None:
 
 
 def _placed(ctx: Ctx, shop: Shop, outcome: Outcome, parsed: ParsedOrder, view: object) -> Reply:
+    changed = {a.item: outcome.before(a) for a in outcome.accepted}
+    data: dict[str, object] = {
+        "campaign": shop.campaign,
+        "outcome": outcome,
+        "order": view,
+        "changed": changed,
+        "removed": [f"{a.item} {changed[a.item]}→0{a.unit}" for a in outcome.accepted if a.quantity == 0],
+        "already": False,
+        "questions": False,
+    }
     decision = outcome.decision
-    names = {i.id: i for i in shop.items}
-    return _to_sender(
-        ctx,
-        "orders/placed",
-        campaign=shop.campaign,
-        outcome=outcome,
-        order=view,
-        changed={a.item: outcome.before(a) for a in outcome.accepted},
-        asks=[(a, [names[i] for i in a.item_ids if i in names]) for a in (decision.asks if decision else [])],
-        already=bool(decision and decision.already and not outcome.accepted),
-        not_ordered=[names[i].name for i in (decision.not_ordered if decision else []) if i in names],
-        unknown=list(parsed.unknown),
-        unreadable=[(u, names.get(u.item_id)) for u in parsed.unreadable if u.reason != "qty"],
-        items=shop.items,
-    )
+    if (
+        (decision is not None
+        and (decision.asks or decision.already or decision.not_ordered))
+        or (parsed.unknown or parsed.unreadable)
+    ):
+        # the rarer replies: she asked for what cannot be done as written
+        names = shop.by_id
+        data.update(
+            already=bool(decision and decision.already and not outcome.accepted),
+            asks=[
+                (a, [names[i] for i in a.item_ids if i in names]) for a in (decision.asks if decision else [])
+            ],
+            not_ordered=[names[i].name for i in (decision.not_ordered if decision else []) if i in names],
+            unknown=list(parsed.unknown),
+            unreadable=[(u, names.get(u.item_id)) for u in parsed.unreadable if u.reason != "qty"],
+            items=shop.items,
+            questions=True,
+        )
+    return _to_sender(ctx, "orders/placed", **data)
 
 
 @router.command("my_orders", writes=False, keeps_cache=True)

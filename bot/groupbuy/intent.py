@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from bot.groupbuy.order_text import CatalogueIndex, Op, OrderPart, ParsedOrder
 from bot.groupbuy.quantity import Quantity, normalize
 
+_NEW = frozenset((Op.ORDER, Op.ADD, Op.SET))
+
 
 @dataclass(frozen=True)
 class Ask:
@@ -51,6 +53,16 @@ class Decision:
 
 
 def decide(parsed: ParsedOrder, lines: Mapping[int, Quantity], index: CatalogueIndex) -> Decision:
+    parts = parsed.parts
+    if (
+        not lines
+        and not parsed.cancel_all
+        and not parsed.unreadable
+        and all(p.item_id is not None and p.quantity is not None and p.op in _NEW for p in parts)
+        and len({p.item_id for p in parts}) == len(parts)
+    ):
+        # A first order of named goods (a flash sale's 苹果1): nothing to weigh it against
+        return Decision(targets={p.item_id: p.quantity for p in parts})  # type: ignore[misc]
     out = Decision()
     now: dict[int, Quantity] = dict(lines)
     removed: list[int] = []
