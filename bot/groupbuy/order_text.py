@@ -356,6 +356,15 @@ _PACK = re.compile(
     r"|\d+(?:\.\d+)?\s*(?:g|克|ml|毫升|kg)\s*[/*×x]\s*\d*\s*(?:袋|盒|瓶|包|罐|支)"
     r"|[(（]\s*(?:约|净重|毛重|单果|规格)[^)）]{0,12}[)）]|(?:约|净重|毛重|单果|规格)\s*\d+(?:\.\d+)?\s*(?:g|克|斤|kg|公斤|ml)"
 )
+_TOTAL = re.compile(
+    r"(?:共|合计|总共|一共|总价|总计|付了|转了|已付|已转)\s*[:：]?\s*(?:[¥￥]\s*)?\d+(?:\.\d+)?\s*(?:元|块钱|块)?"
+    r"|[¥￥]\s*\d+(?:\.\d+)?(?=\s*(?:[)）]|$))"
+)
+_MONEY = re.compile(
+    rf"(?:[¥￥]\s*\d+(?:\.\d+)?|(?:\d+(?:\.\d+)?|[{CN_NUMERAL_CHARS}]+)\s*(?:元|块钱|块)"
+    rf"(?:\d(?!\s*(?:{'|'.join(UNITS)}))|[一二三四五六七八九](?!\s*(?:{'|'.join(UNITS)})))?)"
+    rf"(?:\s*(?:/|每|一)\s*(?:{'|'.join(UNITS)}))?"
+)
 _NUMBERED = re.compile(r"^\s*\d{1,3}\s*[.、)）．]")
 _QUESTION = re.compile(
     r"[?？]|吗|[呢么嘛](?=[\s,，。!！~～]*$)|什么|啥|怎么|怎样|如何|多少|几(?:个|斤|点|号|时|天|块|钱|盒|份|箱|袋|人|两|克)?"
@@ -522,10 +531,13 @@ class _Reader:
 
     def _clause(self, clause: str, acc: _Acc) -> None:
         shown = clause
-        work = _fold(clause)
+        # 共45.5元 / ¥25.6 after an order: what she pays, never a quantity, never price talk
+        work = _mask(_fold(clause), _TOTAL)
         if not work.strip(" ,，。；;！!\n"):
             return
-        if not self.jielong and (_REPORT.search(work) or _QUESTION.search(work) or _PRICE.search(work)):
+        if self.jielong:
+            work = _mask(work, _MONEY)  # a list line's price is not its quantity
+        elif _REPORT.search(work) or _QUESTION.search(work) or _PRICE.search(work):
             # asks, reports or talks price: never an order, but it may name the goods the next
             # clause orders (苹果还有吗？我要2斤)
             acc.last_items = [item for _, _, item in self.index.spans(work)]
@@ -825,7 +837,10 @@ class _Reader:
             op = default
             if qty_tok.mark == "-":
                 op = Op.REDUCE
-            if len(orphans) == 1 and (qty_tok.mark or qty_tok.unit or verb_first or op != Op.ORDER or same):
+            bare_ok = self.jielong and len(self.index.items) == 1  # 接龙 of one item: 小美 1
+            if len(orphans) == 1 and (
+                qty_tok.mark or qty_tok.unit or verb_first or op != Op.ORDER or same or bare_ok
+            ):
                 if acc.last_items and len(acc.last_items) == 1 and not found_item:
                     # 苹果还有吗？我要2斤: the item named just before
                     self._take(acc.last_items[0], _Group(None, [qty_tok]), op, raw, verb_first, acc)
