@@ -15,6 +15,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, col, func, select
 
 from bot.core.context import Ctx
+from bot.groupbuy.quantity import amount_fen
 from bot.store.db import insert_once, table
 from bot.store.models import Item, Order, OrderLine, OrderStatus
 from bot.store.models_loyalty import Coupon
@@ -131,14 +132,14 @@ def coupon_use(s: Session, source: str, refs_like: str) -> CouponUse:
     used = [(o, fen) for o, fen in rows if o is not None]
     order_fen = 0
     if used:
-        price = func.coalesce(Item.settled_price_fen, OrderLine.unit_price_fen) * OrderLine.quantity
-        order_fen = int(
-            s.exec(
-                select(func.coalesce(func.sum(price), 0))
-                .join(Item, col(Item.id) == col(OrderLine.item_id))
-                .where(col(OrderLine.order_id).in_([o for o, _ in used]))
-            ).one()
+        # per line in Python: quantities are exact (halves), stored as hundredths
+        price = func.coalesce(Item.settled_price_fen, OrderLine.unit_price_fen)
+        lines = s.exec(
+            select(price, OrderLine.quantity)
+            .join(Item, col(Item.id) == col(OrderLine.item_id))
+            .where(col(OrderLine.order_id).in_([o for o, _ in used]))
         )
+        order_fen = sum(amount_fen(fen, qty) for fen, qty in lines)
     return CouponUse(len(rows), len(used), sum(fen for _, fen in used), order_fen)
 
 
