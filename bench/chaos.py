@@ -9,7 +9,8 @@ The bot runs as ``python -m bot.cli run`` on its own config (one group, open pac
 store (a SQLite file, or a fresh schema on PostgreSQL). Simulated members, one WebSocket each,
 do what the page does: send a frame, keep it until it is acknowledged, send it again after a
 reconnect. Each member sends ``苹果+1`` (unlimited stock: its count must equal the member's
-acknowledged frames exactly) and now and then ``香蕉+1`` (stock 50, 限购3: the pressure on
+acknowledged frames exactly; each frame with a room in front, ``3栋101 苹果+1``, since the same
+text again within minutes is a re-send) and now and then ``香蕉+1`` (stock 50, 限购3: the pressure on
 stock and limits). A killer SIGKILLs the bot at random moments (0.2-1.5 s after it answers)
 and starts it again on the same store and port, ``--kills`` times. At the end the bot runs
 until its outbox is empty, is stopped, and the store is read:
@@ -230,7 +231,9 @@ async def run(
                 mid = f"u-{i:03d}"
                 frames = []
                 for k in range(messages):
-                    say = "香蕉+1" if rng.random() < 0.15 else "苹果+1"
+                    # each frame its own text (a room in front): the same text again within minutes
+                    # is a re-send, not an add
+                    say = f"{k + 1}栋101 " + ("香蕉+1" if rng.random() < 0.15 else "苹果+1")
                     frames.append(
                         {"type": "say", "id": f"{mid}-{k}", "chat_id": GROUP, "sender_id": mid, "text": say}
                     )
@@ -276,11 +279,14 @@ def _check(engine, crowd: list[Member]) -> dict[str, int]:  # type: ignore[no-un
         handled = set(conn.execute(text("SELECT id FROM processedmessage")).scalars())
         lines = conn.execute(
             text(
-                "SELECT o.member_id, i.name, l.quantity FROM orderline l JOIN orders o ON o.id = l.order_id "
+                "SELECT o.member_id, i.name, l.quantity_x100 / 100 FROM orderline l "
+                "JOIN orders o ON o.id = l.order_id "
                 "JOIN item i ON i.id = l.item_id WHERE o.status = 'active'"
             )
         ).all()
-        banana = conn.execute(text("SELECT stock, sold FROM item WHERE name = '香蕉'")).one()
+        banana = conn.execute(
+            text("SELECT stock_x100 / 100 AS stock, sold_x100 / 100 AS sold FROM item WHERE name = '香蕉'")
+        ).one()
         unsent = conn.execute(text("SELECT count(*) FROM outboxmessage WHERE sent_at IS NULL")).scalar()
         sent_rows = set(
             conn.execute(text("SELECT id FROM outboxmessage WHERE sent_at IS NOT NULL")).scalars()
@@ -292,7 +298,7 @@ def _check(engine, crowd: list[Member]) -> dict[str, int]:  # type: ignore[no-un
     for member in crowd:
         acked = set(member.acked)
         lost += len(acked - handled)  # acknowledged, never recorded
-        apples_in = [f["id"] for f in member.frames if f["text"] == "苹果+1" and f["id"] in handled]
+        apples_in = [f["id"] for f in member.frames if f["text"].endswith("苹果+1") and f["id"] in handled]
         have = apples.get(member.id, 0)
         # recorded as handled but its apple is missing (acknowledged ones already counted above)
         lost += max(0, sum(1 for i in apples_in if i in acked) - have)
