@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from bot.groupbuy.figures import Progress, Series, Share, tier_progress, time_series
+from bot.groupbuy.quantity import amount_fen
 from bot.services.campaigns import campaign_groups, items_of
 from bot.store.db import table
 from bot.store.models import Campaign, Group, Item, Order, OrderLine, OrderStatus
@@ -61,7 +62,7 @@ def campaign_figures(s: Session, campaign: Campaign, now: datetime, tz: ZoneInfo
     sales: list[tuple[datetime, int]] = []
     for row in conn.execute(stmt):
         item = by_id[row.item_id]
-        amount = (item.settled_price_fen or row.unit_price_fen) * row.quantity
+        amount = amount_fen(item.settled_price_fen or row.unit_price_fen, row.quantity)
         entry = orders.get(row.id)
         if entry is None:
             entry = orders[row.id] = [
@@ -143,5 +144,5 @@ def sales_by_campaign(s: Session, campaign_ids: list[int]) -> dict[int, tuple[in
     )
     for cid, item_id, price, qty in conn.execute(stmt):
         n, fen = out[cid]
-        out[cid] = (n, fen + (settled.get(item_id) or price) * qty)
+        out[cid] = (n, fen + amount_fen(settled.get(item_id) or price, qty))
     return out

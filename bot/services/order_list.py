@@ -13,6 +13,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlmodel import Session
 
+from bot.groupbuy.quantity import Quantity, amount_fen
 from bot.store.db import table
 from bot.store.models import Group, Item, Member, Order, OrderLine, OrderStatus
 
@@ -49,7 +50,7 @@ _SHOW: dict[Show, ColumnElement[bool] | None] = {
 class Line:
     item_id: int
     name: str
-    quantity: int
+    quantity: Quantity
     unit: str
     amount_fen: int
 
@@ -181,7 +182,7 @@ def _cards(s: Session, where: list[ColumnElement[bool]], offset: int, limit: int
             .order_by(ITEMS.c.position)
         )
         for order_id, item_id, name, qty, unit, unit_price in conn.execute(stmt):
-            lines.setdefault(order_id, []).append(Line(item_id, name, qty, unit, unit_price * qty))
+            lines.setdefault(order_id, []).append(Line(item_id, name, qty, unit, amount_fen(unit_price, qty)))
     return [
         Card(
             r.follow_no,
